@@ -1,0 +1,33 @@
+//! Attune's decision core.
+//!
+//! Every rule of the SDK lives here and is testable with plain `cargo test`: which purposes a
+//! visitor granted, what may be stored, and what may leave the device. The crate knows nothing of
+//! browsers: time, randomness, signals and stored bytes come in as parameters, and the browser
+//! layer (`attune-wasm`) only performs the I/O this crate decides on.
+//!
+//! Layers, bottom to top (a module only uses modules below it):
+//! 1. [`time`], [`purpose`], [`ids`], [`error`] — shared types.
+//! 2. [`config`] — the site's configuration, validated.
+//! 3. [`consent`] — the hash-chained consent log and the rules that resolve it into state.
+//! 4. [`snapshot`] — the persisted form of that state, versioned, failing closed.
+//! 5. [`egress`] — the one door out: buffering, send-time consent checks, batches.
+//! 6. [`engine`] — ties the above together for one page.
+
+pub mod config;
+pub mod consent;
+pub mod egress;
+pub mod engine;
+pub mod error;
+pub mod ids;
+pub mod purpose;
+pub mod snapshot;
+pub mod time;
+
+pub use config::{ConfigError, SiteConfig, ValidConfig};
+pub use consent::{ConsentError, ConsentView, PurposeState, Signals};
+pub use egress::TrackError;
+pub use engine::{Engine, Warning};
+pub use error::ErrorCode;
+pub use purpose::PurposeId;
+pub use snapshot::StateError;
+pub use time::Millis;

@@ -1,0 +1,233 @@
+//! What the SDK keeps in the browser's storage, and how it is read back.
+//!
+//! Every stored key has exactly one purpose ([`STORED_KEYS`]). Reading fails closed: state that
+//! does not parse, does not verify, names a purpose the site does not declare, or was written by a
+//! newer SDK is an error, and the caller starts from "no consent" (the banner asks again, nothing
+//! is sent) and reports a warning.
+
+use crate::config::ValidConfig;
+use crate::consent::{ConsentLog, LogEntry, LogError};
+use crate::error::ErrorCode;
+use crate::purpose::NECESSARY;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// A key the SDK may write, with the purpose that allows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StoredKey {
+    pub name: &'static str,
+    pub purpose: &'static str,
+}
+
+/// The consent record: what `necessary` needs to remember the visitor's choices.
+pub const CONSENT_KEY: StoredKey = StoredKey { name: "attune:consent", purpose: NECESSARY };
+
+/// Every key the SDK writes. Nothing else is ever stored.
+pub const STORED_KEYS: &[StoredKey] = &[CONSENT_KEY];
+
+/// Schema of what this SDK writes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Upgrades a stored document from schema `from` to `from + 1`.
+pub struct Migration {
+    pub from: u32,
+    pub migrate: fn(&mut Value) -> Result<(), String>,
+}
+
+/// Migrations shipped with the SDK, in order. Schema 1 is the first released format, so there is
+/// nothing to upgrade yet; a future schema 2 adds `Migration { from: 1, .. }` here.
+pub const MIGRATIONS: &[Migration] = &[];
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ConsentDocument {
+    schema: u32,
+    /// Hash of the newest entry, kept beside the log so that a log cut short is noticed.
+    head: String,
+    log: Vec<LogEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StateError {
+    #[error("stored consent is not readable at {field}: {message}")]
+    Corrupt { field: String, message: String },
+    #[error("stored consent has schema {found}, newer than this SDK's {supported}")]
+    FutureSchema { found: u32, supported: u32 },
+    #[error("stored consent has schema {found}, which this SDK cannot upgrade")]
+    UnsupportedSchema { found: u32 },
+    #[error("stored consent failed verification: {0}")]
+    Tampered(LogError),
+    #[error("stored consent log was cut short: its head is missing")]
+    Truncated,
+    #[error("stored consent names purpose {purpose:?} (at {field}), which this site does not declare")]
+    UnknownPurpose { purpose: String, field: String },
+}
+
+impl ErrorCode for StateError {
+    fn code(&self) -> &'static str {
+        match self {
+            StateError::Corrupt { .. } => "state_corrupt",
+            StateError::FutureSchema { .. } => "state_future_schema",
+            StateError::UnsupportedSchema { .. } => "state_unsupported_schema",
+            StateError::Tampered(_) | StateError::Truncated => "state_tampered",
+            StateError::UnknownPurpose { .. } => "state_unknown_purpose",
+        }
+    }
+    fn field(&self) -> Option<String> {
+        match self {
+            StateError::Corrupt { field, .. } | StateError::UnknownPurpose { field, .. } => Some(field.clone()),
+            StateError::Tampered(e) => Some(format!("log[{}]", e.index())),
+            StateError::Truncated => Some("head".into()),
+            StateError::FutureSchema { .. } | StateError::UnsupportedSchema { .. } => Some("schema".into()),
+        }
+    }
+}
+
+/// The stored form of a consent log.
+pub fn encode_consent(log: &ConsentLog) -> String {
+    let doc = ConsentDocument { schema: SCHEMA_VERSION, head: log.head().to_owned(), log: log.entries().to_vec() };
+    serde_json::to_string(&doc).expect("consent document always serializes")
+}
+
+/// Reads a stored consent log, upgrading older schemas with [`MIGRATIONS`].
+pub fn decode_consent(raw: &str, config: &ValidConfig) -> Result<ConsentLog, StateError> {
+    decode_consent_with(raw, config, MIGRATIONS)
+}
+
+pub fn decode_consent_with(
+    raw: &str,
+    config: &ValidConfig,
+    migrations: &[Migration],
+) -> Result<ConsentLog, StateError> {
+    let corrupt = |field: &str, message: String| StateError::Corrupt { field: field.into(), message };
+    let mut doc: Value = serde_json::from_str(raw).map_err(|e| corrupt("$", e.to_string()))?;
+    let mut schema = doc
+        .get("schema")
+        .and_then(Value::as_u64)
+        .and_then(|s| u32::try_from(s).ok())
+        .ok_or_else(|| corrupt("schema", "expected a schema number".into()))?;
+    if schema > SCHEMA_VERSION {
+        return Err(StateError::FutureSchema { found: schema, supported: SCHEMA_VERSION });
+    }
+    while schema < SCHEMA_VERSION {
+        let step =
+            migrations.iter().find(|m| m.from == schema).ok_or(StateError::UnsupportedSchema { found: schema })?;
+        (step.migrate)(&mut doc)
+            .map_err(|message| corrupt("schema", format!("upgrade from {schema} failed: {message}")))?;
+        schema += 1;
+        doc["schema"] = Value::from(schema);
+    }
+    let doc: ConsentDocument = serde_path_to_error::deserialize(doc).map_err(|e| {
+        let field = e.path().to_string();
+        corrupt(&field, e.into_inner().to_string())
+    })?;
+    let log = ConsentLog::from_entries(doc.log);
+    log.verify().map_err(StateError::Tampered)?;
+    if log.head() != doc.head {
+        return Err(StateError::Truncated);
+    }
+    for (i, entry) in log.entries().iter().enumerate() {
+        for (j, change) in entry.changes.iter().enumerate() {
+            if config.purpose(&change.purpose).is_none() || change.purpose.is_necessary() {
+                return Err(StateError::UnknownPurpose {
+                    purpose: change.purpose.to_string(),
+                    field: format!("log[{i}].changes[{j}].purpose"),
+                });
+            }
+        }
+    }
+    Ok(log)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::consent::{Change, ChoiceSource, Decision};
+    use crate::purpose::PurposeId;
+    use crate::time::Millis;
+
+    fn config() -> ValidConfig {
+        ValidConfig::from_json(r#"{"purposes":[{"id":"chat","label":"Chat","description":"History."}]}"#).unwrap()
+    }
+
+    fn log_with(purpose: &str) -> ConsentLog {
+        let c = config();
+        let mut log = ConsentLog::default();
+        let change = Change { purpose: PurposeId::parse(purpose).unwrap(), decision: Decision::Granted };
+        log.append(Millis(10), ChoiceSource::Banner, 1, &c.policy_hash, vec![change]);
+        log
+    }
+
+    #[test]
+    fn round_trips() {
+        let log = log_with("chat");
+        assert_eq!(decode_consent(&encode_consent(&log), &config()), Ok(log));
+    }
+
+    #[test]
+    fn hand_edited_decision_is_rejected_as_tampered() {
+        let raw = encode_consent(&log_with("analytics")).replace("\"granted\"", "\"denied\"");
+        let err = decode_consent(&raw, &config()).unwrap_err();
+        assert_eq!(err.code(), "state_tampered");
+        assert_eq!(err.field().as_deref(), Some("log[0]"));
+    }
+
+    #[test]
+    fn garbage_is_corrupt_not_a_panic() {
+        for raw in ["", "null", "{", "[]", r#"{"schema":"1"}"#, r#"{"schema":1,"head":"x"}"#, "\u{0}"] {
+            assert!(decode_consent(raw, &config()).is_err(), "{raw:?}");
+        }
+        let err = decode_consent(r#"{"schema":1,"head":"00","log":[{"seq":"x"}]}"#, &config()).unwrap_err();
+        assert_eq!(err.field().as_deref(), Some("log[0].seq"));
+    }
+
+    #[test]
+    fn future_schema_is_refused() {
+        let raw = encode_consent(&log_with("analytics")).replace("\"schema\":1", "\"schema\":2");
+        assert_eq!(decode_consent(&raw, &config()), Err(StateError::FutureSchema { found: 2, supported: 1 }));
+    }
+
+    #[test]
+    fn purpose_the_site_no_longer_declares_is_refused() {
+        let raw = encode_consent(&log_with("chat"));
+        let other_site = ValidConfig::from_json("{}").unwrap();
+        let err = decode_consent(&raw, &other_site).unwrap_err();
+        assert_eq!(err.code(), "state_unknown_purpose");
+        assert_eq!(err.field().as_deref(), Some("log[0].changes[0].purpose"));
+    }
+
+    #[test]
+    fn truncated_log_is_detected_by_the_stored_head() {
+        let c = config();
+        let mut log = log_with("chat");
+        let change = Change { purpose: PurposeId::parse("analytics").unwrap(), decision: Decision::Denied };
+        log.append(Millis(20), ChoiceSource::Banner, 1, &c.policy_hash, vec![change]);
+        let mut doc: Value = serde_json::from_str(&encode_consent(&log)).unwrap();
+        doc["log"].as_array_mut().unwrap().pop();
+        assert_eq!(decode_consent(&doc.to_string(), &c), Err(StateError::Truncated));
+    }
+
+    #[test]
+    fn older_schemas_are_upgraded_by_the_migration_chain() {
+        // A schema-0 document stored the log under "entries" and had no head.
+        fn from_0(doc: &mut Value) -> Result<(), String> {
+            let entries = doc.as_object_mut().and_then(|o| o.remove("entries")).ok_or("no entries")?;
+            let head = entries.as_array().and_then(|a| a.last()).and_then(|e| e.get("hash")).cloned();
+            doc["log"] = entries;
+            doc["head"] = head.unwrap_or_else(|| Value::from(crate::consent::log::GENESIS));
+            Ok(())
+        }
+        let log = log_with("chat");
+        let mut old: Value = serde_json::from_str(&encode_consent(&log)).unwrap();
+        let obj = old.as_object_mut().unwrap();
+        obj.insert("schema".into(), Value::from(0));
+        obj.remove("head");
+        let entries = obj.remove("log").unwrap();
+        obj.insert("entries".into(), entries);
+        let raw = old.to_string();
+
+        assert_eq!(decode_consent(&raw, &config()), Err(StateError::UnsupportedSchema { found: 0 }));
+        let upgraded = decode_consent_with(&raw, &config(), &[Migration { from: 0, migrate: from_0 }]);
+        assert_eq!(upgraded, Ok(log));
+    }
+}
