@@ -14,107 +14,115 @@ use std::collections::{BTreeMap, BTreeSet};
 ///   purposes: [{ id: "support_chat", label: "Support chat", description: "Keeps your chat history." }],
 /// };
 /// ```
-#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(optional_fields))]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
 pub struct SiteConfig {
-    #[serde(default)]
+    #[serde(default, skip_serializing)]
     pub policy: PolicyConfig,
     /// Labels for the built-in purposes (to override their text) and custom purposes.
-    #[serde(default)]
+    #[serde(default, skip_serializing)]
     pub purposes: Vec<PurposeConfig>,
     /// Answer assumed before the visitor chooses. Everything but `necessary` defaults to denied.
-    #[serde(default)]
-    #[cfg_attr(feature = "typescript", ts(type = "Record<string, DefaultDecision>"))]
+    #[serde(default, skip_serializing)]
     pub defaults: BTreeMap<String, DefaultDecision>,
-    #[serde(default)]
+    #[serde(default, skip_serializing)]
     pub signals: SignalConfig,
-    #[serde(default)]
+    #[serde(default, skip_serializing)]
     pub banner: BannerText,
-    #[serde(default)]
+    #[serde(default, skip_serializing)]
     pub egress: EgressConfig,
 }
 
 /// The consent policy's version and lifetime.
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(optional_fields))]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
 pub struct PolicyConfig {
     /// Bump it when the text shown to visitors changes: their answers are asked again.
-    #[serde(default = "one")]
+    #[serde(default = "one", skip_serializing)]
     pub revision: u32,
     /// An answer older than this counts as not given.
-    #[serde(default = "default_expiry_days")]
+    #[serde(default = "default_expiry_days", skip_serializing)]
     pub expiry_days: u32,
     /// Which purposes each revision changed. A revision not listed here changed all of them.
-    #[serde(default)]
+    #[serde(default, skip_serializing)]
     pub changes: Vec<PolicyChange>,
 }
 
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
 pub struct PolicyChange {
     pub revision: u32,
     pub purposes: Vec<String>,
 }
 
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
 pub struct PurposeConfig {
     pub id: String,
     pub label: String,
     pub description: String,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
 pub enum DefaultDecision {
     Granted,
     Denied,
 }
 
 /// Which purposes each browser privacy signal denies.
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(optional_fields))]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
 pub struct SignalConfig {
     /// `navigator.globalPrivacyControl`; default `["marketing"]`.
-    #[serde(default = "default_gpc")]
+    #[serde(default = "default_gpc", skip_serializing)]
     pub gpc: Vec<String>,
     /// Do Not Track; default `["analytics", "marketing"]`.
-    #[serde(default = "default_dnt")]
+    #[serde(default = "default_dnt", skip_serializing)]
     pub dnt: Vec<String>,
 }
 
 /// Text of the consent banner. Part of the policy text whose hash the consent log records.
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
-#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(optional_fields))]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
 pub struct BannerText {
+    #[cfg_attr(feature = "typescript", ts(as = "Option<String>", optional))]
     pub title: String,
+    #[cfg_attr(feature = "typescript", ts(as = "Option<String>", optional))]
     pub body: String,
+    #[cfg_attr(feature = "typescript", ts(as = "Option<String>", optional))]
     pub accept_all: String,
+    #[cfg_attr(feature = "typescript", ts(as = "Option<String>", optional))]
     pub reject_all: String,
+    #[cfg_attr(feature = "typescript", ts(as = "Option<String>", optional))]
     pub save: String,
-    pub customize: String,
+    #[cfg_attr(feature = "typescript", ts(as = "Option<String>", optional))]
     pub close: String,
 }
 
 /// Tuning of the door out.
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
-#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(optional_fields))]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
 pub struct EgressConfig {
     /// How long granted events wait before a batch is sent (100–600000 ms).
+    #[cfg_attr(feature = "typescript", ts(as = "Option<u32>", optional))]
     pub flush_interval_ms: u32,
     /// Events per batch (1–500).
+    #[cfg_attr(feature = "typescript", ts(as = "Option<u32>", optional))]
     pub max_batch_events: u32,
     /// Events held in memory while their purpose is undecided (0–1000); oldest dropped first.
+    #[cfg_attr(feature = "typescript", ts(as = "Option<u32>", optional))]
     pub pre_consent_buffer: u32,
     /// Granted events waiting to be sent (1–10000); oldest dropped first.
+    #[cfg_attr(feature = "typescript", ts(as = "Option<u32>", optional))]
     pub max_queued_events: u32,
 }
 
@@ -151,7 +159,6 @@ impl Default for BannerText {
             accept_all: "Accept all".into(),
             reject_all: "Reject all".into(),
             save: "Save choices".into(),
-            customize: "Customize".into(),
             close: "Close".into(),
         }
     }
@@ -165,7 +172,7 @@ impl Default for EgressConfig {
 
 /// One problem in a config, located by its path.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
 pub struct FieldIssue {
     pub path: String,
     pub message: String,
@@ -364,7 +371,6 @@ impl ValidConfig {
             ("banner.acceptAll", &banner.accept_all),
             ("banner.rejectAll", &banner.reject_all),
             ("banner.save", &banner.save),
-            ("banner.customize", &banner.customize),
             ("banner.close", &banner.close),
         ] {
             if text.trim().is_empty() {
@@ -432,7 +438,7 @@ fn policy_text_hash(revision: u32, purposes: &[PurposeInfo], banner: &BannerText
     // Length-prefixed fields: no choice of text can make two different policies hash alike.
     let mut canonical = format!("attune-policy-v1\nrevision {revision}\n");
     let mut field = |text: &str| canonical.push_str(&format!("{}:{text}\n", text.len()));
-    for text in [&banner.title, &banner.body, &banner.accept_all, &banner.reject_all, &banner.save, &banner.customize] {
+    for text in [&banner.title, &banner.body, &banner.accept_all, &banner.reject_all, &banner.save] {
         field(text);
     }
     for p in purposes {

@@ -88,6 +88,29 @@ pub fn validate_event(name: &str, props: Value) -> Result<(String, Map<String, V
     Ok((name.to_owned(), props))
 }
 
+/// What to do with a batch after the collector answered with an HTTP status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Delivery {
+    /// Stored (2xx): forget the events.
+    Delivered,
+    /// Worth trying again later (network error, 408, 429, 5xx but 501 and 505).
+    Retry,
+    /// The collector will never take this batch (other 4xx, 501, 505): drop it, retrying cannot help.
+    Rejected,
+}
+
+/// Classifies a collector response; `None` is a network failure (no response at all).
+pub fn classify_status(status: Option<u16>) -> Delivery {
+    match status {
+        None => Delivery::Retry,
+        Some(200..=299) => Delivery::Delivered,
+        Some(408 | 429) => Delivery::Retry,
+        Some(501 | 505) => Delivery::Rejected,
+        Some(500..=599) => Delivery::Retry,
+        Some(_) => Delivery::Rejected,
+    }
+}
+
 /// What happened to a captured event.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -335,6 +358,18 @@ mod tests {
         let one = serde_json::to_string(&event(0, "analytics")).unwrap().len() + 1;
         let (_, small) = e.take_batch(|_| true, 100, ENVELOPE_BYTES + 2 * one).unwrap();
         assert_eq!(small.len(), 2);
+    }
+
+    #[test]
+    fn responses_are_classified_for_retry() {
+        assert_eq!(classify_status(Some(200)), Delivery::Delivered);
+        assert_eq!(classify_status(None), Delivery::Retry);
+        for retry in [408, 429, 500, 502, 503, 504] {
+            assert_eq!(classify_status(Some(retry)), Delivery::Retry, "{retry}");
+        }
+        for rejected in [400, 401, 403, 404, 413, 501, 505] {
+            assert_eq!(classify_status(Some(rejected)), Delivery::Rejected, "{rejected}");
+        }
     }
 
     #[test]

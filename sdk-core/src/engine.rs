@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 /// Something the site's developer should know about, that does not stop the SDK.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
 pub struct Warning {
     pub code: String,
     pub message: String,
@@ -81,6 +81,23 @@ pub fn validate_site_id(site_id: &str) -> Result<(), ConfigError> {
         Err(ConfigError::Malformed(FieldIssue {
             path: "siteId".into(),
             message: format!("expected 1-64 characters of A-Z, a-z, 0-9, '_' or '-', found {site_id:?}"),
+        }))
+    }
+}
+
+/// `endpoint`: where batches go — a path on this site (`/v1/batch`) or an `http(s)://` URL.
+pub fn validate_endpoint(endpoint: &str) -> Result<(), ConfigError> {
+    let ok = endpoint.len() <= 2048
+        && !endpoint.chars().any(|c| c.is_whitespace() || c.is_control())
+        && ((endpoint.starts_with('/') && !endpoint.starts_with("//"))
+            || endpoint.starts_with("https://")
+            || endpoint.starts_with("http://"));
+    if ok {
+        Ok(())
+    } else {
+        Err(ConfigError::Malformed(FieldIssue {
+            path: "endpoint".into(),
+            message: format!("expected a path like \"/v1/batch\" or an http(s) URL, found {endpoint:?}"),
         }))
     }
 }
@@ -431,6 +448,16 @@ mod tests {
         e.track("x", Value::Null, "analytics", T0).unwrap();
         let later = Millis(T0.0 + 366 * Millis::DAY);
         assert!(e.take_batch(later, MAX_BATCH_BYTES).is_none());
+    }
+
+    #[test]
+    fn endpoints_must_be_a_path_or_http_url() {
+        for ok in ["/v1/batch", "https://collect.example.com/v1/batch", "http://127.0.0.1:8080/v1/batch"] {
+            assert!(validate_endpoint(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "v1/batch", "//evil.example/x", "javascript:alert(1)", "/a b"] {
+            assert_eq!(validate_endpoint(bad).unwrap_err().field().as_deref(), Some("endpoint"), "{bad}");
+        }
     }
 
     #[test]

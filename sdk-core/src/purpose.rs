@@ -14,7 +14,7 @@ pub const BUILT_IN: [&str; 4] = [NECESSARY, ANALYTICS, PERSONALIZATION, MARKETIN
 /// A purpose id: 1–32 characters of `a-z`, `0-9`, `_` and `-`, starting with a letter.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(transparent)]
-#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(type = "string"))]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export, type = "string"))]
 pub struct PurposeId(String);
 
 /// Why a string is not a purpose id.

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 /// Milliseconds since the Unix epoch.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
-#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(type = "number"))]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export, type = "number"))]
 pub struct Millis(pub u64);
 
 impl Millis {

@@ -17,7 +17,7 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 /// Who made an explicit choice.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
 pub enum ChoiceSource {
     /// The visitor, in the consent banner or privacy settings.
     Banner,
@@ -27,7 +27,7 @@ pub enum ChoiceSource {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
 pub enum Decision {
     Granted,
     Denied,
@@ -47,7 +47,7 @@ impl Decision {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
 pub struct Change {
     pub purpose: PurposeId,
     pub decision: Decision,
@@ -56,7 +56,7 @@ pub struct Change {
 /// One explicit choice, as recorded.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
 pub struct LogEntry {
     /// Position in the log, from 0.
     #[cfg_attr(feature = "typescript", ts(type = "number"))]

@@ -42,7 +42,7 @@ impl ErrorCode for ConsentError {
 /// The consent state as `attune.consent.get()` returns it.
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
 pub struct ConsentView {
     /// Current policy revision.
     pub revision: u32,
@@ -56,7 +56,7 @@ pub struct ConsentView {
 /// The consent record's integrity, as shown to the visitor.
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
 pub struct RecordStatus {
     #[cfg_attr(feature = "typescript", ts(type = "number"))]
     pub entries: usize,
@@ -69,7 +69,7 @@ pub struct RecordStatus {
 /// The consent log as a document the visitor can keep (`attune.consent.receipt()`).
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
 pub struct ConsentReceipt {
     /// Always `"attune-consent-receipt/1"`.
     pub format: String,

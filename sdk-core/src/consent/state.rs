@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 /// Privacy signals read from the browser.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
 pub struct Signals {
     /// `navigator.globalPrivacyControl === true`
     pub gpc: bool,
@@ -28,7 +28,7 @@ pub struct Signals {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
 pub enum Status {
     Granted,
     Denied,
@@ -39,7 +39,7 @@ pub enum Status {
 /// How a purpose came to its status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
 pub enum Basis {
     Required,
     Banner,
@@ -52,7 +52,7 @@ pub enum Basis {
 /// One purpose as a visitor or site sees it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
 pub struct PurposeState {
     pub id: PurposeId,
     pub label: String,

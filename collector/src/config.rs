@@ -1,0 +1,283 @@
+//! Command-line options, environment variables and the optional TOML
+//! config file, resolved into one [`Config`].
+//!
+//! Precedence: command-line flag > environment variable > config file >
+//! built-in default.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use clap::builder::BoolishValueParser;
+use clap::Parser;
+use serde::Deserialize;
+
+use crate::validate::is_site_id;
+
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+pub const DEFAULT_PORT: u16 = 8080;
+pub const DEFAULT_DB: &str = "attune-collector.sqlite";
+pub const DEFAULT_CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
+style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; \
+base-uri 'none'; frame-ancestors 'none'; require-trusted-types-for 'script'; \
+trusted-types 'none'";
+
+/// Command-line interface. Every option can also come from an environment
+/// variable or the `--config` file.
+#[derive(Debug, Default, Parser)]
+#[command(
+    name = "attune-collector",
+    version,
+    about = "Reference ingestion server for the Attune SDK (POST /v1/batch → SQLite)."
+)]
+pub struct Cli {
+    /// TOML file with any of the options below (keys: bind, port, db,
+    /// static-dir, csp, site-ids, allowed-origins, test-api).
+    #[arg(long, env = "ATTUNE_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Address to listen on, `IP:PORT` or just `IP` [default: 127.0.0.1:8080].
+    #[arg(long, env = "ATTUNE_BIND", value_name = "ADDR")]
+    pub bind: Option<String>,
+
+    /// Port to listen on, overriding the port of --bind (0 = pick a free port).
+    #[arg(long, env = "ATTUNE_PORT")]
+    pub port: Option<u16>,
+
+    /// SQLite database file (`:memory:` for a throw-away database)
+    /// [default: attune-collector.sqlite].
+    #[arg(long, env = "ATTUNE_DB", value_name = "PATH")]
+    pub db: Option<PathBuf>,
+
+    /// Directory of static files to serve at `/`.
+    #[arg(long, env = "ATTUNE_STATIC_DIR", value_name = "DIR")]
+    pub static_dir: Option<PathBuf>,
+
+    /// Content-Security-Policy sent with every static file
+    /// [default: a strict policy, see docs/collector.md].
+    #[arg(long, env = "ATTUNE_CSP", value_name = "POLICY")]
+    pub csp: Option<String>,
+
+    /// Allowed site id (repeat, or comma-separate). None: any valid siteId.
+    #[arg(long = "site-id", env = "ATTUNE_SITE_IDS", value_name = "ID", value_delimiter = ',')]
+    pub site_ids: Vec<String>,
+
+    /// Origin allowed to call /v1/batch cross-origin, e.g.
+    /// `https://shop.example` (repeat, or comma-separate).
+    #[arg(long = "allowed-origin", env = "ATTUNE_ALLOWED_ORIGINS", value_name = "ORIGIN", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+
+    /// Enable the /__test/* endpoints (for end-to-end tests only).
+    #[arg(
+        long,
+        env = "ATTUNE_TEST_API",
+        value_name = "BOOL",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true",
+        value_parser = BoolishValueParser::new()
+    )]
+    pub test_api: Option<bool>,
+}
+
+/// The config file: the same options as the command line.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct FileConfig {
+    pub bind: Option<String>,
+    pub port: Option<u16>,
+    pub db: Option<PathBuf>,
+    pub static_dir: Option<PathBuf>,
+    pub csp: Option<String>,
+    #[serde(default)]
+    pub site_ids: Vec<String>,
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+    pub test_api: Option<bool>,
+}
+
+/// Fully resolved settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub bind: SocketAddr,
+    pub db: PathBuf,
+    pub static_dir: Option<PathBuf>,
+    pub csp: String,
+    /// Empty: any syntactically valid siteId is accepted.
+    pub site_ids: Vec<String>,
+    /// Normalised `scheme://host[:port]`, lowercase.
+    pub allowed_origins: Vec<String>,
+    pub test_api: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            bind: DEFAULT_BIND.parse().expect("default bind address parses"),
+            db: PathBuf::from(DEFAULT_DB),
+            static_dir: None,
+            csp: DEFAULT_CSP.to_owned(),
+            site_ids: Vec::new(),
+            allowed_origins: Vec::new(),
+            test_api: false,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("invalid config file {path}: {source}")]
+    Parse { path: PathBuf, source: Box<toml::de::Error> },
+    #[error("invalid bind address {0:?}: expected IP:PORT or IP, e.g. 127.0.0.1:8080")]
+    Bind(String),
+    #[error("invalid site id {0:?}: expected 1-64 characters from [A-Za-z0-9_-]")]
+    SiteId(String),
+    #[error("invalid allowed origin {0:?}: expected scheme://host[:port], e.g. https://shop.example")]
+    Origin(String),
+    #[error("invalid CSP {0:?}: not a valid header value")]
+    Csp(String),
+}
+
+impl Config {
+    /// Parses the process's arguments and environment, reads the config
+    /// file if one is named, and resolves everything.
+    pub fn load() -> Result<Self, ConfigError> {
+        Self::from_cli(Cli::parse())
+    }
+
+    /// Resolves already-parsed command-line/environment options, reading
+    /// the config file they name, if any.
+    pub fn from_cli(cli: Cli) -> Result<Self, ConfigError> {
+        let file = match &cli.config {
+            Some(path) => read_file(path)?,
+            None => FileConfig::default(),
+        };
+        Self::resolve(cli, file)
+    }
+
+    /// Merges command line/environment over the file over the defaults.
+    pub fn resolve(cli: Cli, file: FileConfig) -> Result<Self, ConfigError> {
+        let bind_text = cli.bind.or(file.bind);
+        let mut bind = match &bind_text {
+            Some(text) => parse_bind(text)?,
+            None => Config::default().bind,
+        };
+        if let Some(port) = cli.port.or(file.port) {
+            bind.set_port(port);
+        }
+
+        let site_ids = clean_list(if cli.site_ids.is_empty() { file.site_ids } else { cli.site_ids });
+        if let Some(bad) = site_ids.iter().find(|s| !is_site_id(s)) {
+            return Err(ConfigError::SiteId(bad.clone()));
+        }
+
+        let allowed_origins =
+            clean_list(if cli.allowed_origins.is_empty() { file.allowed_origins } else { cli.allowed_origins })
+                .into_iter()
+                .map(|o| normalize_origin(&o).ok_or(ConfigError::Origin(o)))
+                .collect::<Result<Vec<_>, _>>()?;
+
+        let csp = cli.csp.or(file.csp).unwrap_or_else(|| DEFAULT_CSP.to_owned());
+        if axum::http::HeaderValue::from_str(&csp).is_err() {
+            return Err(ConfigError::Csp(csp));
+        }
+
+        Ok(Config {
+            bind,
+            db: cli.db.or(file.db).unwrap_or_else(|| DEFAULT_DB.into()),
+            static_dir: cli.static_dir.or(file.static_dir),
+            csp,
+            site_ids,
+            allowed_origins,
+            test_api: cli.test_api.or(file.test_api).unwrap_or(false),
+        })
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+    toml::from_str(&text).map_err(|source| ConfigError::Parse { path: path.to_owned(), source: Box::new(source) })
+}
+
+/// `IP:PORT`, `[IPv6]:PORT`, or a bare IP (port 8080).
+fn parse_bind(text: &str) -> Result<SocketAddr, ConfigError> {
+    let text = text.trim();
+    if let Ok(addr) = text.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    let bare = text.trim_start_matches('[').trim_end_matches(']');
+    bare.parse::<IpAddr>().map(|ip| SocketAddr::new(ip, DEFAULT_PORT)).map_err(|_| ConfigError::Bind(text.to_owned()))
+}
+
+/// Trims entries and drops empty ones (e.g. from a trailing comma).
+fn clean_list(items: Vec<String>) -> Vec<String> {
+    items.into_iter().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()
+}
+
+/// Lowercases an origin and strips a trailing `/`; `None` unless it is
+/// `http(s)://host[:port]` with no path, query or credentials.
+pub fn normalize_origin(origin: &str) -> Option<String> {
+    let origin = origin.trim().trim_end_matches('/').to_ascii_lowercase();
+    let (scheme, authority) = origin.split_once("://")?;
+    let ok_scheme = scheme == "http" || scheme == "https";
+    let ok_authority =
+        !authority.is_empty() && !authority.contains(['/', '?', '#', '@']) && !authority.contains(char::is_whitespace);
+    (ok_scheme && ok_authority).then_some(origin)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cli(args: &[&str]) -> Cli {
+        let mut argv = vec!["attune-collector"];
+        argv.extend_from_slice(args);
+        Cli::try_parse_from(argv).unwrap()
+    }
+
+    #[test]
+    fn defaults_are_loopback_8080() {
+        let cfg = Config::resolve(Cli::default(), FileConfig::default()).unwrap();
+        assert_eq!(cfg, Config::default());
+        assert_eq!(cfg.bind.to_string(), "127.0.0.1:8080");
+        assert!(!cfg.test_api);
+    }
+
+    #[test]
+    fn port_overrides_the_port_of_bind() {
+        let cfg = Config::resolve(cli(&["--bind", "127.0.0.2:9000", "--port", "0"]), FileConfig::default()).unwrap();
+        assert_eq!(cfg.bind.to_string(), "127.0.0.2:0");
+        let cfg = Config::resolve(cli(&["--bind", "::1"]), FileConfig::default()).unwrap();
+        assert_eq!(cfg.bind.to_string(), "[::1]:8080");
+        assert!(Config::resolve(cli(&["--bind", "localhost:80"]), FileConfig::default()).is_err());
+    }
+
+    #[test]
+    fn lists_split_on_commas_and_flags_beat_the_file() {
+        let file: FileConfig =
+            toml::from_str("site-ids = [\"from-file\"]\nport = 9999\ntest-api = true\ndb = \"file.sqlite\"").unwrap();
+        let cfg = Config::resolve(cli(&["--site-id", "a,b,", "--site-id", "c", "--test-api=false"]), file).unwrap();
+        assert_eq!(cfg.site_ids, ["a", "b", "c"]);
+        assert_eq!(cfg.bind.port(), 9999);
+        assert!(!cfg.test_api);
+        assert_eq!(cfg.db, PathBuf::from("file.sqlite"));
+        assert!(cli(&["--test-api"]).test_api.unwrap());
+    }
+
+    #[test]
+    fn bad_values_are_refused_at_startup() {
+        let resolve = |args: &[&str]| Config::resolve(cli(args), FileConfig::default());
+        assert!(matches!(resolve(&["--site-id", "bad site"]), Err(ConfigError::SiteId(_))));
+        assert!(matches!(resolve(&["--allowed-origin", "https://x.example/path"]), Err(ConfigError::Origin(_))));
+        assert!(matches!(resolve(&["--csp", "a\nb"]), Err(ConfigError::Csp(_))));
+        assert!(toml::from_str::<FileConfig>("bogus = 1").is_err());
+    }
+
+    #[test]
+    fn origins_are_normalised() {
+        assert_eq!(normalize_origin(" HTTPS://Shop.Example:8443/ ").as_deref(), Some("https://shop.example:8443"));
+        assert_eq!(normalize_origin("shop.example"), None);
+        assert_eq!(normalize_origin("ftp://shop.example"), None);
+    }
+}

@@ -1,0 +1,20 @@
+//! `attune-collector`: the reference ingestion server for the Attune SDK.
+//!
+//! It accepts `POST /v1/batch` exactly as `docs/wire-format.md` specifies,
+//! stores events and consent receipts in SQLite, and can serve a static
+//! site with a strict Content-Security-Policy. See `docs/collector.md`.
+
+pub mod app;
+pub mod config;
+pub mod error;
+pub mod origin;
+pub mod routes;
+pub mod server;
+pub mod store;
+pub mod validate;
+
+pub use app::{build_app, AppState};
+pub use config::Config;
+pub use error::ApiError;
+pub use server::{run, serve, shutdown_signal, RunError};
+pub use store::Store;

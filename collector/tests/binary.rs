@@ -1,0 +1,213 @@
+//! Runs the real `attune-collector` binary on an ephemeral port.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+struct Collector {
+    child: Child,
+    port: u16,
+}
+
+impl Collector {
+    /// Starts the binary with `args` and waits for its "listening" line.
+    fn start(args: &[&str]) -> Self {
+        Self::start_with_env(args, &[])
+    }
+
+    /// Like [`Collector::start`], with extra environment variables.
+    fn start_with_env(args: &[&str], envs: &[(&str, &str)]) -> Self {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_attune-collector"));
+        for (key, _) in std::env::vars() {
+            if key.starts_with("ATTUNE_") {
+                cmd.env_remove(key);
+            }
+        }
+        let mut child = cmd
+            .args(args)
+            .envs(envs.iter().copied())
+            .env("RUST_LOG", "error")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn attune-collector");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let prefix = "attune-collector listening on http://127.0.0.1:";
+        let port = line
+            .trim_end()
+            .strip_prefix(prefix)
+            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
+            .parse()
+            .unwrap();
+        assert_ne!(port, 0, "the actual port is printed, not 0");
+        Self { child, port }
+    }
+
+    /// One HTTP/1.1 request; returns (status, body).
+    fn request(&self, method: &str, path: &str, body: &str) -> (u16, String) {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        write!(
+            stream,
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            self.port,
+            body.len()
+        )
+        .unwrap();
+        let mut raw = String::new();
+        stream.read_to_string(&mut raw).unwrap();
+        let (head, body) = raw.split_once("\r\n\r\n").unwrap();
+        let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+        (status, body.to_owned())
+    }
+
+    /// Sends SIGTERM without waiting.
+    fn signal_term(&self) {
+        let pid = self.child.id().to_string();
+        let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(killed.success());
+    }
+
+    /// Sends SIGTERM and returns whether it exited successfully in time.
+    fn terminate(self) -> bool {
+        self.signal_term();
+        self.wait_exit()
+    }
+
+    /// Waits up to 10 s for the process to exit; true if it exited cleanly.
+    fn wait_exit(mut self) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.success();
+            }
+            if Instant::now() > deadline {
+                self.child.kill().unwrap();
+                self.child.wait().unwrap();
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+fn batch(ids: &[&str]) -> String {
+    let events: Vec<Value> = ids
+        .iter()
+        .map(|id| json!({"id": id, "name": "page_view", "purpose": "analytics", "ts": 1, "props": {}}))
+        .collect();
+    json!({
+        "v": 1,
+        "siteId": "demo-shop",
+        "sentAt": 2,
+        "consent": {"receiptHash": "e".repeat(64), "granted": ["analytics"]},
+        "events": events
+    })
+    .to_string()
+}
+
+fn temp_db(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("attune-collector-bin-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join("collector.sqlite")
+}
+
+fn event_ids(collector: &Collector) -> Vec<String> {
+    let (status, body) = collector.request("GET", "/__test/events", "");
+    assert_eq!(status, 200, "{body}");
+    let json: Value = serde_json::from_str(&body).unwrap();
+    json["events"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap().to_owned()).collect()
+}
+
+fn remove_db_dir(db: &Path) {
+    std::fs::remove_dir_all(db.parent().unwrap()).unwrap();
+}
+
+#[test]
+fn binary_serves_on_port_zero_and_keeps_events_across_a_sigterm_restart() {
+    let db = temp_db("restart");
+    let db_arg = db.to_str().unwrap();
+    let id_a = "a".repeat(32);
+    let id_b = "b".repeat(32);
+
+    let collector = Collector::start(&["--port", "0", "--db", db_arg, "--test-api"]);
+    assert_eq!(collector.request("GET", "/healthz", ""), (200, "ok".to_owned()));
+    let (status, body) = collector.request("POST", "/v1/batch", &batch(&[&id_a]));
+    assert_eq!((status, body.as_str()), (200, r#"{"accepted":1,"duplicates":0}"#));
+    assert!(collector.terminate(), "clean exit on SIGTERM");
+
+    let collector = Collector::start(&["--port", "0", "--db", db_arg, "--test-api"]);
+    let (status, body) = collector.request("POST", "/v1/batch", &batch(&[&id_a, &id_b]));
+    assert_eq!((status, body.as_str()), (200, r#"{"accepted":1,"duplicates":1}"#));
+    assert_eq!(event_ids(&collector), [id_a, id_b]);
+    assert!(collector.terminate());
+    remove_db_dir(&db);
+}
+
+#[test]
+fn a_request_in_flight_at_sigterm_is_finished_and_stored() {
+    let db = temp_db("in-flight");
+    let db_arg = db.to_str().unwrap();
+    let collector = Collector::start(&["--port", "0", "--db", db_arg, "--test-api"]);
+
+    let body = batch(&[&"f".repeat(32)]);
+    let (first, rest) = body.split_at(body.len() / 2);
+    let mut stream = TcpStream::connect(("127.0.0.1", collector.port)).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(stream, "POST /v1/batch HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\n\r\n{first}", body.len())
+        .unwrap();
+    stream.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    collector.signal_term();
+    std::thread::sleep(Duration::from_millis(200));
+    // Shutting down: new connections are refused...
+    assert!(TcpStream::connect(("127.0.0.1", collector.port)).is_err());
+    // ...but the request already in flight completes.
+    stream.write_all(rest.as_bytes()).unwrap();
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).unwrap();
+    assert!(reply.starts_with("HTTP/1.1 200 "), "{reply}");
+    assert!(reply.ends_with(r#"{"accepted":1,"duplicates":0}"#), "{reply}");
+    assert!(collector.wait_exit(), "clean exit after the in-flight request");
+
+    let collector = Collector::start(&["--port", "0", "--db", db_arg, "--test-api"]);
+    assert_eq!(event_ids(&collector), ["f".repeat(32)]);
+    assert!(collector.terminate());
+    remove_db_dir(&db);
+}
+
+#[test]
+fn binary_reads_options_from_env_and_keeps_the_test_api_off_by_default() {
+    let collector = Collector::start_with_env(
+        &[],
+        &[("ATTUNE_PORT", "0"), ("ATTUNE_DB", ":memory:"), ("ATTUNE_SITE_IDS", "other-shop,demo-shop")],
+    );
+    let (status, _) = collector.request("GET", "/__test/events", "");
+    assert_eq!(status, 404);
+    let (status, body) = collector.request("POST", "/v1/batch", &batch(&[&"c".repeat(32)]));
+    assert_eq!(status, 200, "{body}");
+    let unknown = batch(&[&"d".repeat(32)]).replace("demo-shop", "third-shop");
+    let (status, body) = collector.request("POST", "/v1/batch", &unknown);
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("unknown_site"), "{body}");
+    assert!(collector.terminate());
+}
+
+#[test]
+fn binary_refuses_bad_options_with_a_clear_message() {
+    let out = Command::new(env!("CARGO_BIN_EXE_attune-collector"))
+        .args(["--db", ":memory:", "--site-id", "not valid!"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("invalid site id"), "{stderr}");
+    assert!(out.stdout.is_empty(), "no listening line on failure");
+}
