@@ -67,7 +67,9 @@ fn choice_source(source: &str) -> Result<ChoiceSource, JsValue> {
     match source {
         "banner" => Ok(ChoiceSource::Banner),
         "api" => Ok(ChoiceSource::Api),
-        other => Err(js_error("invalid_source", &format!("expected \"banner\" or \"api\", found {other:?}"), Some("source"))),
+        other => {
+            Err(js_error("invalid_source", &format!("expected \"banner\" or \"api\", found {other:?}"), Some("source")))
+        }
     }
 }
 
@@ -91,7 +93,11 @@ impl AttuneSdk {
         let store = match storage {
             "memory" => Store::memory(),
             "local" => Store::local().unwrap_or_else(|(memory, Fallback(why))| {
-                pending_warnings.push(js_error("storage_unavailable", &format!("{why}; keeping state in memory"), None));
+                pending_warnings.push(js_error(
+                    "storage_unavailable",
+                    &format!("{why}; keeping state in memory"),
+                    None,
+                ));
                 memory
             }),
             other => {
@@ -103,8 +109,8 @@ impl AttuneSdk {
             }
         };
         let stored = store.get(CONSENT_KEY.name);
-        let (engine, warnings) =
-            Engine::start(config, site_id, stored.as_deref(), signals(), random_seed()?).map_err(|e| from_config(&e))?;
+        let (engine, warnings) = Engine::start(config, site_id, stored.as_deref(), signals(), random_seed()?)
+            .map_err(|e| from_config(&e))?;
         pending_warnings.extend(warnings.iter().map(from_warning));
 
         let inner = Rc::new(RefCell::new(Inner {

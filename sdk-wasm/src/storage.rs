@@ -21,7 +21,9 @@ impl Store {
         let storage = match web_sys::window().map(|w| w.local_storage()) {
             Some(Ok(Some(storage))) => storage,
             Some(Ok(None)) | None => return Err((Self::memory(), Fallback("localStorage is not available".into()))),
-            Some(Err(e)) => return Err((Self::memory(), Fallback(format!("localStorage is blocked: {}", describe(&e))))),
+            Some(Err(e)) => {
+                return Err((Self::memory(), Fallback(format!("localStorage is blocked: {}", describe(&e)))))
+            }
         };
         // Safari's old private mode and full quotas fail on write, not on access.
         const PROBE: &str = "attune:probe";

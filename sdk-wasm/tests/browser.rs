@@ -1,0 +1,187 @@
+//! The bindings in headless Chromium: storage and its fallbacks, privacy signals, and errors that
+//! reach JavaScript as real `Error` objects with a code.
+
+use attune_wasm::sdk::AttuneSdk;
+use js_sys::Reflect;
+use std::cell::RefCell;
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+#[wasm_bindgen(inline_js = r#"
+const saved = {
+  localStorage: Object.getOwnPropertyDescriptor(window, 'localStorage'),
+  setItem: Storage.prototype.setItem,
+};
+export function blockLocalStorage() {
+  Object.defineProperty(window, 'localStorage', {
+    configurable: true,
+    get() { throw new DOMException('The operation is insecure.', 'SecurityError'); },
+  });
+}
+export function fillQuota() {
+  Storage.prototype.setItem = function () { throw new DOMException('quota', 'QuotaExceededError'); };
+}
+export function setGpc(on) {
+  Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', { configurable: true, get: () => on });
+}
+export function restore() {
+  Object.defineProperty(window, 'localStorage', saved.localStorage);
+  Storage.prototype.setItem = saved.setItem;
+  delete Navigator.prototype.globalPrivacyControl;
+  window.localStorage.clear();
+}
+"#)]
+extern "C" {
+    #[wasm_bindgen(js_name = blockLocalStorage)]
+    fn block_local_storage();
+    #[wasm_bindgen(js_name = fillQuota)]
+    fn fill_quota();
+    #[wasm_bindgen(js_name = setGpc)]
+    fn set_gpc(on: bool);
+    fn restore();
+}
+
+const CONFIG: &str = r#"{"purposes":[{"id":"chat","label":"Chat","description":"Keeps your chat."}]}"#;
+
+/// A warning hook that records each warning's `code`.
+fn recorder() -> (js_sys::Function, Rc<RefCell<Vec<String>>>) {
+    let codes = Rc::new(RefCell::new(Vec::new()));
+    let sink = codes.clone();
+    let hook = Closure::<dyn FnMut(JsValue)>::new(move |w: JsValue| {
+        sink.borrow_mut().push(prop(&w, "code").as_string().unwrap_or_default());
+    });
+    (hook.into_js_value().unchecked_into(), codes)
+}
+
+fn prop(target: &JsValue, key: &str) -> JsValue {
+    Reflect::get(target, &key.into()).unwrap()
+}
+
+fn sdk(storage: &str, hook: &js_sys::Function) -> AttuneSdk {
+    AttuneSdk::new("shop", "/v1/batch", CONFIG, storage, Some(hook.clone())).unwrap()
+}
+
+fn status(sdk: &AttuneSdk, purpose: &str) -> (String, String) {
+    let purposes: js_sys::Array = prop(&sdk.consent(), "purposes").unchecked_into();
+    let state = purposes.iter().find(|p| prop(p, "id").as_string().as_deref() == Some(purpose)).unwrap();
+    (prop(&state, "status").as_string().unwrap(), prop(&state, "source").as_string().unwrap())
+}
+
+fn stored_consent() -> Option<String> {
+    web_sys::window().unwrap().local_storage().unwrap().unwrap().get_item("attune:consent").unwrap()
+}
+
+#[wasm_bindgen_test]
+fn consent_is_persisted_and_read_back() {
+    restore();
+    let (hook, warnings) = recorder();
+    let first = sdk("local", &hook);
+    assert!(!first.memory_only());
+    assert_eq!(stored_consent(), None, "nothing is stored before a choice");
+    first.grant(vec!["chat".into()], "banner").unwrap();
+    assert!(stored_consent().unwrap().contains("\"chat\""));
+    first.destroy();
+
+    let second = sdk("local", &hook);
+    assert_eq!(status(&second, "chat"), ("granted".into(), "banner".into()));
+    assert!(warnings.borrow().is_empty());
+    restore();
+}
+
+#[wasm_bindgen_test]
+fn tampered_storage_means_no_consent_and_a_warning() {
+    restore();
+    let (hook, warnings) = recorder();
+    let first = sdk("local", &hook);
+    first.grant(vec!["analytics".into()], "banner").unwrap();
+    let storage = web_sys::window().unwrap().local_storage().unwrap().unwrap();
+    let edited = stored_consent().unwrap().replace("\"granted\"", "\"denied\"");
+    storage.set_item("attune:consent", &edited).unwrap();
+
+    let second = sdk("local", &hook);
+    assert_eq!(status(&second, "analytics").0, "notAsked");
+    assert!(prop(&second.consent(), "needsBanner").as_bool().unwrap());
+    assert_eq!(*warnings.borrow(), ["state_tampered"]);
+    restore();
+}
+
+#[wasm_bindgen_test]
+fn blocked_local_storage_falls_back_to_memory() {
+    block_local_storage();
+    let (hook, warnings) = recorder();
+    let sdk = sdk("local", &hook);
+    assert!(sdk.memory_only());
+    assert_eq!(*warnings.borrow(), ["storage_unavailable"]);
+    assert!(sdk.grant(vec!["analytics".into()], "api").unwrap(), "consent still works in memory");
+    assert_eq!(status(&sdk, "analytics").0, "granted");
+    restore();
+}
+
+#[wasm_bindgen_test]
+fn a_full_quota_falls_back_to_memory_on_write() {
+    restore();
+    let (hook, warnings) = recorder();
+    let sdk = sdk("local", &hook);
+    fill_quota();
+    sdk.grant(vec!["analytics".into()], "api").unwrap();
+    assert!(sdk.memory_only());
+    assert_eq!(*warnings.borrow(), ["storage_unavailable"]);
+    assert_eq!(status(&sdk, "analytics").0, "granted");
+    restore();
+}
+
+#[wasm_bindgen_test]
+fn global_privacy_control_denies_marketing_without_a_click() {
+    restore();
+    set_gpc(true);
+    let (hook, _) = recorder();
+    let sdk = sdk("memory", &hook);
+    assert_eq!(status(&sdk, "marketing"), ("denied".into(), "gpc".into()));
+    assert_eq!(status(&sdk, "analytics"), ("notAsked".into(), "default".into()));
+    assert!(prop(&prop(&sdk.consent(), "signals"), "gpc").as_bool().unwrap());
+    sdk.accept_all("banner").unwrap();
+    assert_eq!(status(&sdk, "marketing").1, "gpc", "accept-all does not override GPC");
+    restore();
+}
+
+#[wasm_bindgen_test]
+fn errors_are_real_error_objects_with_a_code_and_field() {
+    restore();
+    let err = AttuneSdk::new(
+        "shop",
+        "/v1/batch",
+        r#"{"purposes":[{"id":"Bad","label":"x","description":"y"}]}"#,
+        "memory",
+        None,
+    )
+    .err()
+    .unwrap();
+    assert!(err.is_instance_of::<js_sys::Error>());
+    assert_eq!(prop(&err, "code").as_string().as_deref(), Some("invalid_config"));
+    assert_eq!(prop(&err, "field").as_string().as_deref(), Some("purposes[0].id"));
+    assert_eq!(prop(&err, "name").as_string().as_deref(), Some("AttuneError"));
+
+    let (hook, _) = recorder();
+    let sdk = sdk("memory", &hook);
+    let err = sdk.track("page_view", JsValue::NULL, "advertising").unwrap_err();
+    assert!(err.is_instance_of::<js_sys::Error>());
+    assert_eq!(prop(&err, "code").as_string().as_deref(), Some("unknown_purpose"));
+    assert_eq!(prop(&err, "field").as_string().as_deref(), Some("purpose"));
+    let err = sdk.grant(vec!["analytics".into()], "robot").unwrap_err();
+    assert_eq!(prop(&err, "code").as_string().as_deref(), Some("invalid_source"));
+}
+
+#[wasm_bindgen_test]
+fn event_props_that_are_not_json_are_refused() {
+    let (hook, _) = recorder();
+    let sdk = sdk("memory", &hook);
+    let cyclic = js_sys::Object::new();
+    Reflect::set(&cyclic, &"self".into(), &cyclic).unwrap();
+    let err = sdk.track("x", cyclic.into(), "analytics").unwrap_err();
+    assert_eq!(prop(&err, "code").as_string().as_deref(), Some("invalid_props"));
+    let err = sdk.track("x", JsValue::from(3), "analytics").unwrap_err();
+    assert_eq!(prop(&err, "code").as_string().as_deref(), Some("invalid_props"));
+}
