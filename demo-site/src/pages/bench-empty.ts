@@ -1,0 +1,4 @@
+// Startup benchmark baseline: same shell and stylesheet as the shop, no SDK.
+
+performance.mark('attune-ready');
+document.documentElement.dataset.attuneReady = 'true';

@@ -1,0 +1,17 @@
+// Startup benchmark: the shell plus `Attune.init` (wasm load, config validation,
+// consent-state load, banner). tests/bench/startup.mjs measures navigation -> ready.
+import { Attune } from '@attune/sdk';
+import siteConfig from '../attune-config.json';
+import type {} from '../attune'; // window.attune typing
+
+performance.mark('attune-init-start');
+const attune = await Attune.init({
+  siteId: 'demo-shop',
+  endpoint: '/v1/batch',
+  config: siteConfig,
+  onWarning: (e) => console.warn('[attune]', e.code, e.message),
+});
+performance.mark('attune-ready');
+window.attune = attune;
+document.documentElement.dataset.attuneReady = 'true';
+document.documentElement.dataset.attuneOk = String(attune.ready);
