@@ -29,7 +29,7 @@ cargo test --workspace --exclude attune-wasm --quiet
 
 section "wasm tests in headless Chromium"
 # chromedriver leaves a browser profile per run in TMPDIR: keep it in the scratch dir.
-(cd sdk-wasm && TMPDIR="$scratch" cargo test --target wasm32-unknown-unknown --quiet)
+(cd sdk-wasm && TMPDIR="$scratch" cargo test --target wasm32-unknown-unknown)
 
 section "build the SDK (sizes and budget)"
 scripts/build-sdk.sh

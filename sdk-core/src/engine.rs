@@ -197,9 +197,16 @@ impl Engine {
             return Ok(false);
         }
         self.log.append(now, source, self.config.revision, &self.config.policy_hash, changes);
+        self.sync_egress(now);
+        Ok(true)
+    }
+
+    /// Brings waiting events in line with consent at `now`. Consent also changes without a
+    /// choice (an answer expires, a signal takes over), so every entry point that sees the
+    /// time calls this: an event whose purpose the engine once saw refused never leaves later.
+    fn sync_egress(&mut self, now: Millis) {
         let states = resolve(&self.config, &self.log, self.signals, now);
         self.egress.apply_consent(|p| states.iter().find(|s| &s.id == p).map_or(Status::Denied, |s| s.status));
-        Ok(true)
     }
 
     /// "Accept all": grants every purpose except those a browser signal (GPC, DNT) denies — the
@@ -241,6 +248,7 @@ impl Engine {
         let purpose =
             self.config.known_purpose(purpose).ok_or_else(|| TrackError::UnknownPurpose { purpose: purpose.into() })?;
         let (name, props) = validate_event(name, props)?;
+        self.sync_egress(now);
         let status = self.status(&purpose, now);
         let id = self.ids.next_hex128();
         let captured = self.egress.capture(Event { id: id.clone(), name, purpose, ts: now, props }, status)?;
@@ -249,6 +257,7 @@ impl Engine {
 
     /// The one door out: the next batch, built only from events whose purpose is granted now.
     pub fn take_batch(&mut self, now: Millis, max_bytes: usize) -> Option<OutgoingBatch> {
+        self.sync_egress(now);
         let states = resolve(&self.config, &self.log, self.signals, now);
         let granted: Vec<&str> = states.iter().filter(|s| s.granted()).map(|s| s.id.as_str()).collect();
         let max_events = self.config.egress.max_batch_events as usize;
@@ -448,6 +457,16 @@ mod tests {
         e.track("x", Value::Null, "analytics", T0).unwrap();
         let later = Millis(T0.0 + 366 * Millis::DAY);
         assert!(e.take_batch(later, MAX_BATCH_BYTES).is_none());
+    }
+
+    #[test]
+    fn an_event_seen_without_consent_is_gone_even_if_the_clock_turns_back() {
+        let mut e = engine();
+        grant(&mut e, &["analytics"], T0);
+        e.track("x", Value::Null, "analytics", T0).unwrap();
+        let expired = Millis(T0.0 + 366 * Millis::DAY);
+        e.track("y", Value::Null, "marketing", expired).unwrap();
+        assert!(e.take_batch(Millis(T0.0 + 1), MAX_BATCH_BYTES).is_none(), "the engine saw the grant lapse");
     }
 
     #[test]

@@ -25,6 +25,17 @@ pub enum ChoiceSource {
     Api,
 }
 
+impl ChoiceSource {
+    /// The name that goes into the hash: fixed here, not borrowed from `Debug`, so renaming a
+    /// variant can never change the hashes of records already stored.
+    fn as_str(self) -> &'static str {
+        match self {
+            ChoiceSource::Banner => "banner",
+            ChoiceSource::Api => "api",
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
@@ -79,8 +90,13 @@ impl LogEntry {
         // Every field is either fixed-format or a validated purpose id, so '\n', '=' and ';'
         // cannot occur inside a field and this encoding is unambiguous.
         let mut canonical = format!(
-            "attune-consent-v1\n{}\n{}\n{:?}\n{}\n{}\n{}\n",
-            self.seq, self.at.0, self.source, self.revision, self.policy_hash, self.prev
+            "attune-consent-v1\n{}\n{}\n{}\n{}\n{}\n{}\n",
+            self.seq,
+            self.at.0,
+            self.source.as_str(),
+            self.revision,
+            self.policy_hash,
+            self.prev
         );
         for c in &self.changes {
             canonical.push_str(c.purpose.as_str());
@@ -278,6 +294,17 @@ mod tests {
         assert!(!cut.extends(&kept_head));
         assert!(log.extends(&kept_head));
     }
+
+    #[test]
+    fn the_hash_encoding_is_stable() {
+        // Pinned: stored records and receipts must keep verifying across SDK versions.
+        let log = sample();
+        assert_eq!(log.entries[0].prev, GENESIS);
+        assert_eq!(log.entries[0].hash, PINNED_FIRST_HASH);
+    }
+
+    // sha256("attune-consent-v1\n0\n1000\nbanner\n1\n{64×a}\n{64×0}\nanalytics=granted;"), computed independently.
+    const PINNED_FIRST_HASH: &str = "d01c390c1b2605fde794eb525bb4d3a47d193bbf8ef78fcda10b9ce5dd58ef1e";
 
     #[test]
     fn latest_choice_wins() {
