@@ -112,6 +112,7 @@ async function loadOnce(pageName) {
     const cdp = await context.newCDPSession(page);
     await cdp.send('Performance.enable');
     const before = await metrics(cdp);
+    await browser.startTracing(page, { categories: TRACE_CATEGORIES });
     await page.goto(`${base}/${pageName}`, { waitUntil: 'commit' });
     // Poll through raw CDP (a tiny Runtime.evaluate) rather than page.waitForFunction, so
     // Playwright's injected helper scripts do not add main-thread work to the measurement.
@@ -126,6 +127,7 @@ async function loadOnce(pageName) {
       await sleep(5);
     }
     const after = await metrics(cdp);
+    const trace = JSON.parse((await browser.stopTracing()).toString('utf8'));
     const inPage = await page.evaluate(() => {
       const ready = performance.getEntriesByName('attune-ready')[0];
       const bytes = { js: 0, wasm: 0, css: 0 };
@@ -145,6 +147,7 @@ async function loadOnce(pageName) {
       throw new Error(`Attune.init did not become ready on ${pageName} (data-attune-ok=${inPage.ok}) ${errors.join('; ')}`);
     }
     return {
+      ...mainThreadCpu(trace),
       taskMs: (after.TaskDuration - before.TaskDuration) * 1000,
       scriptMs: (after.ScriptDuration - before.ScriptDuration) * 1000,
       heapMiB: after.JSHeapUsedSize / (1024 * 1024),
@@ -155,6 +158,26 @@ async function loadOnce(pageName) {
   } finally {
     await context.close();
   }
+}
+
+// Thread CPU time (not wall time) of the page's renderer main thread, from a Chromium trace:
+// the sum of `tdur` of its top-level tasks that start before the `attune-ready` mark. Unlike
+// TaskDuration deltas this excludes time the thread was descheduled and work of other processes.
+const TRACE_CATEGORIES = ['toplevel', 'blink.user_timing', '__metadata'];
+function mainThreadCpu(trace) {
+  const events = trace.traceEvents ?? trace;
+  const ready = events.find((e) => e.name === 'attune-ready' && e.cat?.includes('blink.user_timing'));
+  if (!ready) return { cpuToReadyMs: Number.NaN, cpuAfterScriptMs: Number.NaN };
+  const start = events.find((e) => e.name === 'attune-script-start' && e.pid === ready.pid);
+  const tasks = events.filter(
+    (e) => e.pid === ready.pid && e.tid === ready.tid && e.ph === 'X' && e.cat?.includes('toplevel') && typeof e.tdur === 'number',
+  );
+  const sumUntil = (from, to) =>
+    tasks.filter((t) => t.ts + t.dur >= from && t.ts <= to).reduce((a, t) => a + t.tdur, 0) / 1000;
+  return {
+    cpuToReadyMs: sumUntil(-Infinity, ready.ts),
+    cpuAfterScriptMs: start ? sumUntil(start.ts, ready.ts) : Number.NaN,
+  };
 }
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -190,6 +213,8 @@ try {
 }
 
 const FIELDS = [
+  ['main-thread CPU → ready, trace thread time (ms)', (s) => s.cpuToReadyMs],
+  ['main-thread CPU script start → ready (ms)', (s) => s.cpuAfterScriptMs],
   ['main-thread CPU, TaskDuration (ms)', (s) => s.taskMs],
   ['script CPU, ScriptDuration (ms)', (s) => s.scriptMs],
   ['navigation → ready, wall (ms)', (s) => s.readyMs],

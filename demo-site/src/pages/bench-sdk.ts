@@ -4,7 +4,7 @@ import { Attune } from '@attune/sdk';
 import siteConfig from '../attune-config.json';
 import type {} from '../attune'; // window.attune typing
 
-performance.mark('attune-init-start');
+performance.mark('attune-script-start');
 const attune = await Attune.init({
   siteId: 'demo-shop',
   endpoint: '/v1/batch',
