@@ -18,25 +18,13 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { chromium } from 'playwright-core';
+import { CHROMIUM_ARGS, chromiumPath } from '../chromium.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const repoRoot = path.resolve(here, '..', '..');
 export const collectorBin =
   process.env.ATTUNE_COLLECTOR_BIN ?? path.join(repoRoot, 'target', 'debug', 'attune-collector');
 export const demoDist = path.resolve(process.env.ATTUNE_DEMO_DIST ?? path.join(repoRoot, 'demo-site', 'dist'));
-export const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-
-export const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-dev-shm-usage',
-];
 
 /** How long to wait for something that should happen (events to reach the collector…). */
 export const EVENT_TIMEOUT_MS = 10_000;
