@@ -1,6 +1,6 @@
 // Tiny DOM builder. The collector serves every page with
 // `require-trusted-types-for 'script'; trusted-types 'none'`, so nothing in the demo
-// uses innerHTML/insertAdjacentHTML/eval: elements are created and text is set with
+// parses HTML strings or evaluates code: elements are created and text is set with
 // textContent only.
 
 type Child = Node | string | number | null | undefined | false;

@@ -111,6 +111,15 @@ pub fn classify_status(status: Option<u16>) -> Delivery {
     }
 }
 
+/// Longest wait between retries after failed sends.
+pub const MAX_RETRY_DELAY_MS: u32 = 60_000;
+
+/// How long to wait before the next send: the flush interval, doubled for each failure in a
+/// row, capped at [`MAX_RETRY_DELAY_MS`] (or the interval, if that is longer).
+pub fn next_send_delay(flush_interval_ms: u32, failures: u32) -> u32 {
+    flush_interval_ms.saturating_mul(1 << failures.min(16)).min(MAX_RETRY_DELAY_MS.max(flush_interval_ms))
+}
+
 /// What happened to a captured event.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -370,6 +379,15 @@ mod tests {
         for rejected in [400, 401, 403, 404, 413, 501, 505] {
             assert_eq!(classify_status(Some(rejected)), Delivery::Rejected, "{rejected}");
         }
+    }
+
+    #[test]
+    fn retries_back_off_exponentially_up_to_a_cap() {
+        assert_eq!(next_send_delay(2000, 0), 2000);
+        assert_eq!(next_send_delay(2000, 1), 4000);
+        assert_eq!(next_send_delay(2000, 3), 16000);
+        assert_eq!(next_send_delay(2000, 40), MAX_RETRY_DELAY_MS);
+        assert_eq!(next_send_delay(120_000, 5), 120_000, "never shorter than the configured interval");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use crate::storage::{Fallback, Store};
 use crate::transport::{beacon, post};
 use attune_core::config::ValidConfig;
 use attune_core::consent::{ChoiceSource, Decision};
-use attune_core::egress::{classify_status, Delivery, MAX_BATCH_BYTES, MAX_BEACON_BYTES};
+use attune_core::egress::{classify_status, next_send_delay, Delivery, MAX_BATCH_BYTES, MAX_BEACON_BYTES};
 use attune_core::engine::{validate_endpoint, Engine};
 use attune_core::snapshot::CONSENT_KEY;
 use serde::Serialize;
@@ -17,9 +17,6 @@ use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-
-/// Longest wait between retries after failed sends.
-const MAX_BACKOFF_MS: u32 = 60_000;
 
 struct Inner {
     engine: Engine,
@@ -311,7 +308,7 @@ fn schedule_flush(inner: &Rc<RefCell<Inner>>) {
         return;
     }
     let interval = state.engine.config().egress.flush_interval_ms;
-    let delay = interval.saturating_mul(1 << state.failures.min(10)).min(MAX_BACKOFF_MS.max(interval));
+    let delay = next_send_delay(interval, state.failures);
     let Some(tick) = state.tick.as_ref() else { return };
     let timer = Timer::start(tick.as_ref().unchecked_ref(), delay);
     state.timer = Some(timer);
