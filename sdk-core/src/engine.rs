@@ -8,7 +8,7 @@ use crate::config::{ConfigError, FieldIssue, ValidConfig};
 use crate::consent::gcm::{google_consent_mode, GcmValue};
 use crate::consent::{
     resolve, view, Basis, Change, ChoiceSource, ConsentError, ConsentLog, ConsentReceipt, ConsentView, Decision,
-    Signals, Status,
+    PurposeState, Signals, Status,
 };
 use crate::egress::{validate_event, Captured, Egress, Event, Limits, TrackError};
 use crate::error::ErrorCode;
@@ -69,6 +69,11 @@ pub struct Engine {
     log: ConsentLog,
     egress: Egress,
     ids: IdGenerator,
+}
+
+/// A purpose's status among resolved states; a purpose not among them is denied.
+fn status_in(states: &[PurposeState], purpose: &PurposeId) -> Status {
+    states.iter().find(|s| &s.id == purpose).map_or(Status::Denied, |s| s.status)
 }
 
 /// `siteId`: the site's public routing id, 1–64 characters of `A-Z a-z 0-9 _ -`.
@@ -146,10 +151,7 @@ impl Engine {
     }
 
     fn status(&self, purpose: &PurposeId, now: Millis) -> Status {
-        resolve(&self.config, &self.log, self.signals, now)
-            .into_iter()
-            .find(|s| &s.id == purpose)
-            .map_or(Status::Denied, |s| s.status)
+        status_in(&resolve(&self.config, &self.log, self.signals, now), purpose)
     }
 
     pub fn is_granted(&self, purpose: &PurposeId, now: Millis) -> bool {
@@ -204,9 +206,11 @@ impl Engine {
     /// Brings waiting events in line with consent at `now`. Consent also changes without a
     /// choice (an answer expires, a signal takes over), so every entry point that sees the
     /// time calls this: an event whose purpose the engine once saw refused never leaves later.
-    fn sync_egress(&mut self, now: Millis) {
+    /// Returns the states it applied, so callers need not resolve them again.
+    fn sync_egress(&mut self, now: Millis) -> Vec<PurposeState> {
         let states = resolve(&self.config, &self.log, self.signals, now);
-        self.egress.apply_consent(|p| states.iter().find(|s| &s.id == p).map_or(Status::Denied, |s| s.status));
+        self.egress.apply_consent(|p| status_in(&states, p));
+        states
     }
 
     /// "Accept all": grants every purpose except those a browser signal (GPC, DNT) denies — the
@@ -248,8 +252,7 @@ impl Engine {
         let purpose =
             self.config.known_purpose(purpose).ok_or_else(|| TrackError::UnknownPurpose { purpose: purpose.into() })?;
         let (name, props) = validate_event(name, props)?;
-        self.sync_egress(now);
-        let status = self.status(&purpose, now);
+        let status = status_in(&self.sync_egress(now), &purpose);
         let id = self.ids.next_hex128();
         let captured = self.egress.capture(Event { id: id.clone(), name, purpose, ts: now, props }, status)?;
         Ok((id, captured))
@@ -257,8 +260,7 @@ impl Engine {
 
     /// The one door out: the next batch, built only from events whose purpose is granted now.
     pub fn take_batch(&mut self, now: Millis, max_bytes: usize) -> Option<OutgoingBatch> {
-        self.sync_egress(now);
-        let states = resolve(&self.config, &self.log, self.signals, now);
+        let states = self.sync_egress(now);
         let granted: Vec<&str> = states.iter().filter(|s| s.granted()).map(|s| s.id.as_str()).collect();
         let max_events = self.config.egress.max_batch_events as usize;
         let (id, events) = self.egress.take_batch(|p| granted.contains(&p.as_str()), max_events, max_bytes)?;
