@@ -1,5 +1,6 @@
 //! The site's configuration: parsed strictly, validated as a whole, every error naming its path.
 
+use crate::collect::EventSpec;
 use crate::error::ErrorCode;
 use crate::ids::sha256_hex;
 use crate::purpose::{PurposeId, ANALYTICS, BUILT_IN, MARKETING, NECESSARY, PERSONALIZATION};
@@ -32,6 +33,48 @@ pub struct SiteConfig {
     pub banner: BannerText,
     #[serde(default, skip_serializing)]
     pub egress: EgressConfig,
+    /// What may leave the device, per purpose: event names, their properties and how each is
+    /// coarsened. Nothing undeclared leaves. Keys are purpose ids.
+    #[serde(default, skip_serializing)]
+    pub collect: BTreeMap<String, PurposeCollect>,
+}
+
+/// The data one purpose may send.
+///
+/// ```ts
+/// const analytics: PurposeCollect = {
+///   retentionDays: 395,
+///   pseudonymousId: { rotateDays: 30 },
+///   events: { page_view: { path: "urlPath", referrer: "urlOrigin" } },
+/// };
+/// ```
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
+pub struct PurposeCollect {
+    /// How long the site's collector keeps these events, in days (shown to visitors).
+    pub retention_days: u32,
+    /// Give this purpose's events a random id of their own, replaced every `rotateDays`.
+    /// Absent: the events carry no identifier at all.
+    #[serde(default)]
+    #[cfg_attr(feature = "typescript", ts(optional))]
+    pub pseudonymous_id: Option<PseudonymousIdConfig>,
+    /// Event name → property name → rule (`"urlPath"`, `"token"`, `{"bucket": [10, 50]}`, ...).
+    #[cfg_attr(
+        feature = "typescript",
+        ts(
+            type = "Record<string, Record<string, \"urlPath\" | \"urlOrigin\" | \"token\" | \"count\" | \"number\" | \"boolean\" | \"text\" | { oneOf: string[] } | { bucket: number[] } | { text: { maxLength: number } }>>"
+        )
+    )]
+    pub events: BTreeMap<String, EventSpec>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
+pub struct PseudonymousIdConfig {
+    /// Days before the id is replaced by a new random one (1–365).
+    pub rotate_days: u32,
 }
 
 /// The consent policy's version and lifetime.
@@ -232,6 +275,8 @@ pub struct ValidConfig {
     pub dnt: BTreeSet<PurposeId>,
     pub banner: BannerText,
     pub egress: EgressConfig,
+    /// What each purpose may send; a purpose absent here sends nothing.
+    pub collect: BTreeMap<PurposeId, PurposeCollect>,
     /// SHA-256 of everything the banner shows; recorded with each consent decision.
     pub policy_hash: String,
 }
@@ -338,6 +383,8 @@ impl ValidConfig {
                 .collect();
             changes.entry(change.revision).or_insert_with(BTreeSet::new).extend(set);
         }
+        let collect_purposes: Vec<Option<PurposeId>> =
+            config.collect.keys().map(|raw| known_purpose(format!("collect.{raw}"), raw, true)).collect();
         let bad_revisions: Vec<(usize, u32)> = policy
             .changes
             .iter()
@@ -362,6 +409,51 @@ impl ValidConfig {
             if !range.contains(&value) {
                 issue(path.into(), format!("expected {} to {}, found {value}", range.start(), range.end()));
             }
+        }
+
+        let mut collect = BTreeMap::new();
+        for ((raw, spec), purpose) in config.collect.iter().zip(collect_purposes) {
+            let base = format!("collect.{raw}");
+            let Some(purpose) = purpose else { continue };
+            if !(1..=3650).contains(&spec.retention_days) {
+                issue(
+                    format!("{base}.retentionDays"),
+                    format!("expected 1 to 3650 days, found {}", spec.retention_days),
+                );
+            }
+            if let Some(id) = &spec.pseudonymous_id {
+                if !(1..=365).contains(&id.rotate_days) {
+                    issue(
+                        format!("{base}.pseudonymousId.rotateDays"),
+                        format!("expected 1 to 365, found {}", id.rotate_days),
+                    );
+                }
+            }
+            for (name, props) in &spec.events {
+                let event_path = format!("{base}.events.{name}");
+                if !is_event_name(name) {
+                    issue(
+                        event_path.clone(),
+                        format!("event names are 1-64 characters without control characters, found {name:?}"),
+                    );
+                }
+                if props.len() > 64 {
+                    issue(event_path.clone(), format!("expected at most 64 properties, found {}", props.len()));
+                }
+                for (key, rule) in props {
+                    let path = format!("{event_path}.{key}");
+                    if !is_prop_key(key) {
+                        issue(
+                            path.clone(),
+                            format!("property names are 1-64 characters of A-Z, a-z, 0-9 or '_', found {key:?}"),
+                        );
+                    }
+                    if let Some(problem) = rule.check() {
+                        issue(path, problem);
+                    }
+                }
+            }
+            collect.insert(purpose, spec.clone());
         }
 
         let banner = &config.banner;
@@ -392,12 +484,18 @@ impl ValidConfig {
             dnt,
             banner: config.banner,
             egress: config.egress,
+            collect,
             policy_hash,
         })
     }
 
     pub fn purpose(&self, id: &PurposeId) -> Option<&PurposeInfo> {
         self.purposes.iter().find(|p| &p.id == id)
+    }
+
+    /// The declared properties of event `name` for `purpose`; `None` if it may not leave.
+    pub fn event_spec(&self, purpose: &PurposeId, name: &str) -> Option<&EventSpec> {
+        self.collect.get(purpose)?.events.get(name)
     }
 
     /// Parses `raw` as a purpose this site declared.
@@ -412,6 +510,16 @@ impl ValidConfig {
         }
         (answered + 1..=self.revision).any(|rev| self.changes.get(&rev).is_none_or(|changed| changed.contains(purpose)))
     }
+}
+
+/// Event names: 1–64 characters, no control characters.
+pub fn is_event_name(name: &str) -> bool {
+    !name.is_empty() && name.chars().count() <= 64 && !name.chars().any(char::is_control)
+}
+
+/// Property names: 1–64 characters of `A-Z a-z 0-9 _`.
+pub fn is_prop_key(key: &str) -> bool {
+    (1..=64).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 fn built_in_text(id: &str) -> (&'static str, &'static str) {
@@ -566,6 +674,42 @@ mod tests {
         assert_ne!(a, b);
         assert_ne!(a, c);
         assert_eq!(a, ValidConfig::from_json("{}").unwrap().policy_hash);
+    }
+
+    #[test]
+    fn collect_declarations_are_checked_field_by_field() {
+        let issues = invalid(
+            r#"{"collect":{
+                "analytics":{"retentionDays":0,"events":{"page_view":{"path":"urlPath","bad key":"token","price":{"bucket":[9,3]}}}},
+                "ghost":{"retentionDays":30,"events":{}},
+                "marketing":{"retentionDays":30,"pseudonymousId":{"rotateDays":0},"events":{}}}}"#,
+        );
+        let paths: Vec<&str> = issues.iter().map(|i| i.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "collect.ghost",
+                "collect.analytics.retentionDays",
+                "collect.analytics.events.page_view.bad key",
+                "collect.analytics.events.page_view.price",
+                "collect.marketing.pseudonymousId.rotateDays"
+            ]
+        );
+        let issues = invalid(r#"{"collect":{"analytics":{"retentionDays":30,"events":{"e":{"p":"url"}}}}}"#);
+        assert_eq!(issues[0].path, "collect.analytics.events.e.p");
+        assert!(issues[0].message.contains("urlPath"), "{}", issues[0].message);
+    }
+
+    #[test]
+    fn declared_events_are_found_by_purpose_and_name() {
+        let c = ValidConfig::from_json(
+            r#"{"collect":{"analytics":{"retentionDays":30,"events":{"page_view":{"path":"urlPath"}}}}}"#,
+        )
+        .unwrap();
+        let analytics = PurposeId::parse("analytics").unwrap();
+        assert!(c.event_spec(&analytics, "page_view").is_some());
+        assert!(c.event_spec(&analytics, "click").is_none());
+        assert!(c.event_spec(&PurposeId::parse("marketing").unwrap(), "page_view").is_none());
     }
 
     use crate::time::Millis;

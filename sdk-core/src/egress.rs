@@ -4,12 +4,16 @@
 //! persisted); it moves to the outbox if the purpose is granted during the page and is dropped if
 //! it is denied. Events in the outbox are checked against consent again when a batch is taken,
 //! and a withdrawal drops the purpose's events from the buffer, the outbox and failed batches.
+//!
+//! The outbox is mirrored in storage (`attune:queue`) by whoever holds the flush lock: stored
+//! events are the truth shared by every tab, and a tab's new captures join them at the next sync
+//! ([`Egress::merge_stored`]). The outbox is bounded by count and bytes; the oldest go first.
 
 use crate::consent::Status;
 use crate::error::ErrorCode;
 use crate::purpose::PurposeId;
 use crate::time::Millis;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, VecDeque};
 
@@ -19,11 +23,14 @@ pub const MAX_EVENT_BYTES: usize = 32 * 1024;
 pub const MAX_BATCH_BYTES: usize = 500 * 1000;
 /// Largest batch sent with `sendBeacon` / keepalive while the page is going away.
 pub const MAX_BEACON_BYTES: usize = 64 * 1000;
+/// Bytes of granted events waiting to be sent (their JSON); past it the oldest are dropped.
+pub const MAX_QUEUED_BYTES: usize = 1_000_000;
 /// Room left in a batch for everything around the events (site id, consent, sentAt).
 const ENVELOPE_BYTES: usize = 2 * 1024;
 
 /// An event as it leaves the device.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Event {
     /// 32 hex chars, random, kept across retries so the collector stores it once.
     pub id: String,
@@ -32,12 +39,19 @@ pub struct Event {
     /// Capture time on the device.
     pub ts: Millis,
     pub props: Map<String, Value>,
+    /// The purpose's pseudonymous id, added when the batch is built (never stored with the event).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TrackError {
     #[error("unknown purpose {purpose:?}: declare it in the config's `purposes`")]
     UnknownPurpose { purpose: String },
+    #[error(
+        "event {name:?} is not declared for purpose {purpose:?}: add it to the config's `collect.{purpose}.events`"
+    )]
+    UndeclaredEvent { name: String, purpose: String },
     #[error("event name must be 1-64 characters without control characters, found {name:?}")]
     InvalidName { name: String },
     #[error("event props must be a plain object, found {found}")]
@@ -50,6 +64,7 @@ impl ErrorCode for TrackError {
     fn code(&self) -> &'static str {
         match self {
             TrackError::UnknownPurpose { .. } => "unknown_purpose",
+            TrackError::UndeclaredEvent { .. } => "undeclared_event",
             TrackError::InvalidName { .. } => "invalid_event_name",
             TrackError::InvalidProps { .. } => "invalid_props",
             TrackError::TooLarge { .. } => "event_too_large",
@@ -59,7 +74,7 @@ impl ErrorCode for TrackError {
         Some(
             match self {
                 TrackError::UnknownPurpose { .. } => "purpose",
-                TrackError::InvalidName { .. } => "name",
+                TrackError::InvalidName { .. } | TrackError::UndeclaredEvent { .. } => "name",
                 TrackError::InvalidProps { .. } | TrackError::TooLarge { .. } => "props",
             }
             .into(),
@@ -69,7 +84,7 @@ impl ErrorCode for TrackError {
 
 /// Checks a new event's name and props and measures it.
 pub fn validate_event(name: &str, props: Value) -> Result<(String, Map<String, Value>), TrackError> {
-    if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
+    if !crate::config::is_event_name(name) {
         return Err(TrackError::InvalidName { name: name.chars().take(80).collect() });
     }
     let props = match props {
@@ -113,11 +128,28 @@ pub fn classify_status(status: Option<u16>) -> Delivery {
 
 /// Longest wait between retries after failed sends.
 pub const MAX_RETRY_DELAY_MS: u32 = 60_000;
+/// Longest `Retry-After` honoured; a collector asking for more is retried after this.
+pub const MAX_RETRY_AFTER_MS: u32 = 10 * 60_000;
 
-/// How long to wait before the next send: the flush interval, doubled for each failure in a
-/// row, capped at [`MAX_RETRY_DELAY_MS`] (or the interval, if that is longer).
-pub fn next_send_delay(flush_interval_ms: u32, failures: u32) -> u32 {
-    flush_interval_ms.saturating_mul(1 << failures.min(16)).min(MAX_RETRY_DELAY_MS.max(flush_interval_ms))
+/// How long to wait before the next send after `failures` failed sends in a row.
+///
+/// Exponential back-off with "equal jitter": the ceiling is the flush interval doubled per
+/// failure, capped at [`MAX_RETRY_DELAY_MS`] (or the interval, if longer), and the wait is drawn
+/// from its upper half (`jitter` in 0..=1 picks where), so tabs that failed together do not retry
+/// together. A `Retry-After` from the collector is honoured up to [`MAX_RETRY_AFTER_MS`].
+pub fn next_send_delay(flush_interval_ms: u32, failures: u32, jitter: f64, retry_after_ms: Option<u32>) -> u32 {
+    let ceiling = if failures == 0 {
+        flush_interval_ms
+    } else {
+        flush_interval_ms.saturating_mul(1 << failures.min(16)).min(MAX_RETRY_DELAY_MS.max(flush_interval_ms))
+    };
+    let jittered = if failures == 0 {
+        ceiling
+    } else {
+        let half = ceiling / 2;
+        half + (f64::from(ceiling - half) * jitter.clamp(0.0, 1.0)) as u32
+    };
+    jittered.max(retry_after_ms.unwrap_or(0).min(MAX_RETRY_AFTER_MS))
 }
 
 /// What happened to a captured event.
@@ -136,12 +168,22 @@ pub enum Captured {
 struct Waiting {
     event: Event,
     bytes: usize,
+    /// Known to be in storage (so absent from storage later means another tab sent it).
+    persisted: bool,
+}
+
+impl Waiting {
+    fn new(event: Event) -> Self {
+        let bytes = serde_json::to_string(&event).map(|s| s.len()).unwrap_or(usize::MAX);
+        Self { event, bytes, persisted: false }
+    }
 }
 
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
     pub buffer: usize,
     pub outbox: usize,
+    pub outbox_bytes: usize,
 }
 
 /// Events between capture and the collector's acknowledgement.
@@ -150,6 +192,7 @@ pub struct Egress {
     limits: Limits,
     buffer: VecDeque<Waiting>,
     outbox: VecDeque<Waiting>,
+    outbox_bytes: usize,
     in_flight: BTreeMap<u64, Vec<Waiting>>,
     next_batch: u64,
     /// Events dropped because a bound was reached (oldest first).
@@ -162,6 +205,7 @@ impl Egress {
             limits,
             buffer: VecDeque::new(),
             outbox: VecDeque::new(),
+            outbox_bytes: 0,
             in_flight: BTreeMap::new(),
             next_batch: 1,
             overflowed: 0,
@@ -170,30 +214,90 @@ impl Egress {
 
     /// Files an event according to its purpose's status now.
     pub fn capture(&mut self, event: Event, status: Status) -> Result<Captured, TrackError> {
-        let bytes = serde_json::to_string(&event).map(|s| s.len()).unwrap_or(usize::MAX);
-        if bytes > MAX_EVENT_BYTES {
-            return Err(TrackError::TooLarge { bytes, limit: MAX_EVENT_BYTES });
+        let waiting = Waiting::new(event);
+        if waiting.bytes > MAX_EVENT_BYTES {
+            return Err(TrackError::TooLarge { bytes: waiting.bytes, limit: MAX_EVENT_BYTES });
         }
-        let waiting = Waiting { event, bytes };
         Ok(match status {
             Status::Granted => {
-                Self::push_bounded(&mut self.outbox, waiting, self.limits.outbox, &mut self.overflowed);
+                self.push_outbox(waiting);
                 Captured::Queued
             }
             Status::NotAsked if self.limits.buffer > 0 => {
-                Self::push_bounded(&mut self.buffer, waiting, self.limits.buffer, &mut self.overflowed);
+                while self.buffer.len() >= self.limits.buffer {
+                    self.buffer.pop_front();
+                    self.overflowed += 1;
+                }
+                self.buffer.push_back(waiting);
                 Captured::Buffered
             }
             Status::NotAsked | Status::Denied => Captured::Dropped,
         })
     }
 
-    fn push_bounded(queue: &mut VecDeque<Waiting>, item: Waiting, limit: usize, overflowed: &mut u64) {
-        while queue.len() >= limit.max(1) {
-            queue.pop_front();
-            *overflowed += 1;
+    fn push_outbox(&mut self, item: Waiting) {
+        self.outbox_bytes += item.bytes;
+        self.outbox.push_back(item);
+        self.enforce_outbox_bounds();
+    }
+
+    /// Drops the oldest events until the outbox fits its count and byte bounds.
+    fn enforce_outbox_bounds(&mut self) {
+        while self.outbox.len() > self.limits.outbox.max(1) || self.outbox_bytes > self.limits.outbox_bytes {
+            let Some(gone) = self.outbox.pop_front() else { break };
+            self.outbox_bytes -= gone.bytes;
+            self.overflowed += 1;
         }
-        queue.push_back(item);
+    }
+
+    fn recount(&mut self) {
+        self.outbox_bytes = self.outbox.iter().map(|w| w.bytes).sum();
+    }
+
+    /// Merges the queue another tab (or an earlier page) left in storage with this tab's outbox.
+    ///
+    /// Stored events are kept; this tab's events not yet stored are added; this tab's events that
+    /// *were* stored but are gone now were sent by another tab, so they are dropped here too.
+    /// Events are kept in capture order; ids are never duplicated.
+    pub fn merge_stored(&mut self, stored: Vec<Event>) {
+        let mut merged: Vec<Waiting> = Vec::with_capacity(stored.len() + self.outbox.len());
+        let mut seen = std::collections::BTreeSet::new();
+        let in_flight: std::collections::BTreeSet<String> =
+            self.in_flight.values().flatten().map(|w| w.event.id.clone()).collect();
+        for event in stored {
+            if seen.insert(event.id.clone()) && !in_flight.contains(&event.id) {
+                let mut waiting = Waiting::new(event);
+                waiting.persisted = true;
+                if waiting.bytes <= MAX_EVENT_BYTES {
+                    merged.push(waiting);
+                }
+            }
+        }
+        for waiting in self.outbox.drain(..) {
+            if !waiting.persisted && seen.insert(waiting.event.id.clone()) {
+                merged.push(waiting);
+            }
+        }
+        merged.sort_by_key(|w| w.event.ts);
+        self.outbox = merged.into();
+        self.recount();
+        self.enforce_outbox_bounds();
+    }
+
+    /// Everything that must be in storage: queued and in-flight events (an in-flight event stays
+    /// stored until the collector acknowledges it, so a crash mid-send loses nothing).
+    pub fn to_store(&self) -> Vec<&Event> {
+        let mut events: Vec<&Event> =
+            self.in_flight.values().flatten().chain(self.outbox.iter()).map(|w| &w.event).collect();
+        events.sort_by_key(|e| e.ts);
+        events
+    }
+
+    /// The caller wrote [`Egress::to_store`] to storage.
+    pub fn mark_stored(&mut self) {
+        for waiting in self.outbox.iter_mut().chain(self.in_flight.values_mut().flatten()) {
+            waiting.persisted = true;
+        }
     }
 
     /// Applies a consent change: buffered events of granted purposes join the outbox (keeping
@@ -203,7 +307,8 @@ impl Egress {
         for waiting in self.buffer.drain(..) {
             match status_of(&waiting.event.purpose) {
                 Status::Granted => {
-                    Self::push_bounded(&mut self.outbox, waiting, self.limits.outbox, &mut self.overflowed)
+                    self.outbox_bytes += waiting.bytes;
+                    self.outbox.push_back(waiting);
                 }
                 Status::NotAsked => still_undecided.push_back(waiting),
                 Status::Denied => {}
@@ -213,9 +318,24 @@ impl Egress {
         let granted = |w: &Waiting| status_of(&w.event.purpose) == Status::Granted;
         self.outbox.retain(granted);
         self.outbox.make_contiguous().sort_by_key(|w| w.event.ts);
+        self.recount();
+        self.enforce_outbox_bounds();
         for batch in self.in_flight.values_mut() {
             batch.retain(granted);
         }
+    }
+
+    /// Whether a batch on its way carries an event whose purpose is no longer granted (the
+    /// request should be aborted).
+    pub fn in_flight_revoked(&self, batch: u64, is_granted: impl Fn(&PurposeId) -> bool) -> bool {
+        self.in_flight
+            .get(&batch)
+            .is_some_and(|events| events.is_empty() || events.iter().any(|w| !is_granted(&w.event.purpose)))
+    }
+
+    /// The events of a batch on its way.
+    pub fn in_flight_events(&self, batch: u64) -> impl Iterator<Item = &Event> {
+        self.in_flight.get(&batch).into_iter().flatten().map(|w| &w.event)
     }
 
     /// Takes the next batch to send: at most `max_events` events whose JSON fits in `max_bytes`,
@@ -227,6 +347,7 @@ impl Egress {
         max_bytes: usize,
     ) -> Option<(u64, Vec<Event>)> {
         self.outbox.retain(|w| is_granted(&w.event.purpose));
+        self.recount();
         let budget = max_bytes.saturating_sub(ENVELOPE_BYTES);
         let mut used = 0;
         let mut taken = Vec::new();
@@ -235,7 +356,9 @@ impl Egress {
                 break;
             }
             used += next.bytes + 1;
-            taken.push(self.outbox.pop_front().expect("front exists"));
+            let waiting = self.outbox.pop_front().expect("front exists");
+            self.outbox_bytes -= waiting.bytes;
+            taken.push(waiting);
         }
         if taken.is_empty() {
             return None;
@@ -256,9 +379,21 @@ impl Egress {
     pub fn fail(&mut self, batch: u64) {
         if let Some(events) = self.in_flight.remove(&batch) {
             for waiting in events.into_iter().rev() {
+                self.outbox_bytes += waiting.bytes;
                 self.outbox.push_front(waiting);
             }
+            self.enforce_outbox_bounds();
         }
+    }
+
+    /// Drops a batch's events for good (the collector refused them).
+    pub fn drop_batch(&mut self, batch: u64) -> usize {
+        self.in_flight.remove(&batch).map_or(0, |events| events.len())
+    }
+
+    /// Bytes of the events waiting in the outbox.
+    pub fn queued_bytes(&self) -> usize {
+        self.outbox_bytes
     }
 
     pub fn buffered(&self) -> usize {
@@ -285,11 +420,12 @@ mod tests {
             purpose: PurposeId::parse(purpose).unwrap(),
             ts: Millis(n),
             props: Map::new(),
+            pid: None,
         }
     }
 
     fn egress() -> Egress {
-        Egress::new(Limits { buffer: 3, outbox: 100 })
+        Egress::new(Limits { buffer: 3, outbox: 100, outbox_bytes: MAX_QUEUED_BYTES })
     }
 
     #[test]
@@ -382,12 +518,47 @@ mod tests {
     }
 
     #[test]
-    fn retries_back_off_exponentially_up_to_a_cap() {
-        assert_eq!(next_send_delay(2000, 0), 2000);
-        assert_eq!(next_send_delay(2000, 1), 4000);
-        assert_eq!(next_send_delay(2000, 3), 16000);
-        assert_eq!(next_send_delay(2000, 40), MAX_RETRY_DELAY_MS);
-        assert_eq!(next_send_delay(120_000, 5), 120_000, "never shorter than the configured interval");
+    fn retries_back_off_exponentially_with_jitter_up_to_a_cap() {
+        assert_eq!(next_send_delay(2000, 0, 0.7, None), 2000);
+        assert_eq!(next_send_delay(2000, 1, 1.0, None), 4000);
+        assert_eq!(next_send_delay(2000, 1, 0.0, None), 2000);
+        assert_eq!(next_send_delay(2000, 3, 1.0, None), 16000);
+        assert_eq!(next_send_delay(2000, 3, 0.5, None), 12000);
+        assert_eq!(next_send_delay(2000, 40, 1.0, None), MAX_RETRY_DELAY_MS);
+        assert_eq!(next_send_delay(120_000, 5, 1.0, None), 120_000, "never longer than the configured interval");
+    }
+
+    #[test]
+    fn retry_after_is_honoured_up_to_a_cap() {
+        assert_eq!(next_send_delay(2000, 1, 0.0, Some(30_000)), 30_000);
+        assert_eq!(next_send_delay(2000, 1, 1.0, Some(1)), 4000, "never sooner than the back-off");
+        assert_eq!(next_send_delay(2000, 1, 0.0, Some(u32::MAX)), MAX_RETRY_AFTER_MS);
+    }
+
+    #[test]
+    fn the_outbox_is_bounded_by_bytes_dropping_the_oldest() {
+        let one = serde_json::to_string(&event(0, "analytics")).unwrap().len();
+        let mut e = Egress::new(Limits { buffer: 0, outbox: 100, outbox_bytes: 3 * one });
+        for n in 0..5 {
+            e.capture(event(n, "analytics"), Status::Granted).unwrap();
+        }
+        assert_eq!(e.queued(), 3);
+        assert_eq!(e.overflowed, 2);
+        let (_, batch) = e.take_batch(|_| true, 10, MAX_BATCH_BYTES).unwrap();
+        assert_eq!(batch[0].ts, Millis(2));
+    }
+
+    #[test]
+    fn merging_the_stored_queue_keeps_new_captures_and_forgets_what_another_tab_sent() {
+        let mut e = egress();
+        e.capture(event(1, "analytics"), Status::Granted).unwrap();
+        e.capture(event(2, "analytics"), Status::Granted).unwrap();
+        e.mark_stored();
+        e.capture(event(3, "analytics"), Status::Granted).unwrap();
+        // Another tab sent event 1 and queued event 4.
+        e.merge_stored(vec![event(2, "analytics"), event(4, "analytics"), event(2, "analytics")]);
+        let stored: Vec<u64> = e.to_store().iter().map(|ev| ev.ts.0).collect();
+        assert_eq!(stored, [2, 3, 4]);
     }
 
     #[test]

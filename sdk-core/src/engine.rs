@@ -4,17 +4,27 @@
 //! browser's signals and the stored consent come in as arguments, and what must be written or sent
 //! comes out as values ([`Engine::consent_snapshot`], [`Engine::take_batch`]).
 
+use crate::collect::sanitize;
 use crate::config::{ConfigError, FieldIssue, ValidConfig};
 use crate::consent::gcm::{google_consent_mode, GcmValue};
 use crate::consent::{
     resolve, view, Basis, Change, ChoiceSource, ConsentError, ConsentLog, ConsentReceipt, ConsentView, Decision,
     PurposeState, Signals, Status,
 };
-use crate::egress::{validate_event, Captured, Egress, Event, Limits, TrackError};
+use crate::egress::{
+    classify_status, next_send_delay, validate_event, Captured, Delivery, Egress, Event, Limits, TrackError,
+    MAX_QUEUED_BYTES,
+};
+use crate::egress_log::{EgressLog, SendOutcome, SentEvent, SentPayload, Transport};
 use crate::error::ErrorCode;
 use crate::ids::IdGenerator;
+use crate::manifest::EgressManifest;
+use crate::pseudonym::PseudonymousIds;
 use crate::purpose::PurposeId;
-use crate::snapshot::{decode_consent, encode_consent};
+use crate::snapshot::{
+    decode_consent, decode_egress_log, decode_ids, decode_queue, encode_consent, encode_egress_log, encode_ids,
+    encode_queue,
+};
 use crate::time::Millis;
 use serde::Serialize;
 use serde_json::Value;
@@ -39,10 +49,44 @@ impl Warning {
 /// A batch ready to POST to the collector (see docs/wire-format.md).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OutgoingBatch {
-    /// Pass back to [`Engine::ack`] or [`Engine::fail`].
+    /// Pass back to [`Engine::settle`].
     pub id: u64,
     pub body: String,
     pub events: usize,
+}
+
+/// What `track` did with an event.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
+pub struct TrackResult {
+    pub id: String,
+    #[cfg_attr(feature = "typescript", ts(type = "\"queued\" | \"buffered\" | \"dropped\""))]
+    pub status: Captured,
+    /// Properties removed because the config does not declare them (or their value did not fit).
+    pub stripped: Vec<String>,
+}
+
+/// How a send attempt ended, as seen by the bindings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SendResult {
+    /// The collector answered with this status (`Retry-After` in ms, if it sent one).
+    Status { code: u16, retry_after_ms: Option<u32> },
+    /// No answer: the network failed. `online` is the browser's `navigator.onLine` afterwards.
+    NetworkError { online: bool },
+    /// The request was cancelled because consent changed while it was on its way.
+    Aborted,
+    /// Handed to `sendBeacon` as the page went away (`accepted`: the browser took it).
+    Beacon { accepted: bool },
+}
+
+/// When to try the next send.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NextSend {
+    /// After this many milliseconds.
+    After(u32),
+    /// When the browser is back online.
+    WhenOnline,
 }
 
 #[derive(Serialize)]
@@ -65,10 +109,17 @@ struct BatchConsent<'a> {
 pub struct Engine {
     config: ValidConfig,
     site_id: String,
+    endpoint: String,
     signals: Signals,
     log: ConsentLog,
     egress: Egress,
     ids: IdGenerator,
+    pseudonyms: PseudonymousIds,
+    sent: EgressLog,
+    /// Failed sends in a row (not counting those while offline).
+    failures: u32,
+    /// Events per batch after a 413, halved each time until a batch gets through.
+    batch_cap: Option<usize>,
 }
 
 /// A purpose's status among resolved states; a purpose not among them is denied.
@@ -113,11 +164,13 @@ impl Engine {
     pub fn start(
         config: ValidConfig,
         site_id: &str,
+        endpoint: &str,
         stored_consent: Option<&str>,
         signals: Signals,
         seed: [u8; 32],
     ) -> Result<(Self, Vec<Warning>), ConfigError> {
         validate_site_id(site_id)?;
+        validate_endpoint(endpoint)?;
         let mut warnings = Vec::new();
         let log = match stored_consent.map(|raw| decode_consent(raw, &config)) {
             None => ConsentLog::default(),
@@ -130,14 +183,20 @@ impl Engine {
         let limits = Limits {
             buffer: config.egress.pre_consent_buffer as usize,
             outbox: config.egress.max_queued_events as usize,
+            outbox_bytes: MAX_QUEUED_BYTES,
         };
         let engine = Self {
             config,
             site_id: site_id.to_owned(),
+            endpoint: endpoint.to_owned(),
             signals,
             log,
             egress: Egress::new(limits),
             ids: IdGenerator::new(seed),
+            pseudonyms: PseudonymousIds::default(),
+            sent: EgressLog::default(),
+            failures: 0,
+            batch_cap: None,
         };
         Ok((engine, warnings))
     }
@@ -210,7 +269,99 @@ impl Engine {
     fn sync_egress(&mut self, now: Millis) -> Vec<PurposeState> {
         let states = resolve(&self.config, &self.log, self.signals, now);
         self.egress.apply_consent(|p| status_in(&states, p));
+        self.pseudonyms.retain(|p| status_in(&states, p) == Status::Granted);
         states
+    }
+
+    /// Replaces the consent record with the one in storage (another tab changed it). A record
+    /// that cannot be trusted means no consent. Returns whether anything changed, and warnings.
+    pub fn reload_consent(&mut self, stored: Option<&str>, now: Millis) -> (bool, Vec<Warning>) {
+        let mut warnings = Vec::new();
+        let log = match stored.map(|raw| decode_consent(raw, &self.config)) {
+            None => ConsentLog::default(),
+            Some(Ok(log)) => log,
+            Some(Err(e)) => {
+                warnings.push(Warning::from_error(&e));
+                ConsentLog::default()
+            }
+        };
+        let changed = log.head() != self.log.head();
+        if changed {
+            self.log = log;
+        }
+        self.sync_egress(now);
+        (changed, warnings)
+    }
+
+    /// Merges the queue found in storage (left by an earlier page or another tab) into this one.
+    /// Events the site no longer declares, or that do not parse, are dropped one by one.
+    pub fn load_queue(&mut self, stored: Option<&str>, now: Millis) -> Vec<Warning> {
+        let (events, problems) = match stored.map(|raw| decode_queue(raw, &self.config)) {
+            None => (Vec::new(), Vec::new()),
+            Some(Ok(found)) => found,
+            Some(Err(e)) => (Vec::new(), vec![e]),
+        };
+        self.egress.merge_stored(events);
+        self.sync_egress(now);
+        problems.iter().map(|e| Warning::from_error(e)).collect()
+    }
+
+    /// What to store under [`crate::snapshot::QUEUE_KEY`] at `now`; `None`: remove the key.
+    pub fn queue_snapshot(&mut self, now: Millis) -> Option<String> {
+        self.sync_egress(now);
+        let events = self.egress.to_store();
+        (!events.is_empty()).then(|| encode_queue(events))
+    }
+
+    /// The caller stored [`Engine::queue_snapshot`].
+    pub fn queue_stored(&mut self) {
+        self.egress.mark_stored();
+    }
+
+    /// Loads the stored pseudonymous ids (kept only for purposes still granted).
+    pub fn load_ids(&mut self, stored: Option<&str>, now: Millis) -> Vec<Warning> {
+        let mut warnings = Vec::new();
+        self.pseudonyms = match stored.map(|raw| decode_ids(raw, &self.config)) {
+            None => PseudonymousIds::default(),
+            Some(Ok(ids)) => ids,
+            Some(Err(e)) => {
+                warnings.push(Warning::from_error(&e));
+                PseudonymousIds::default()
+            }
+        };
+        self.sync_egress(now);
+        warnings
+    }
+
+    /// What to store under [`crate::snapshot::IDS_KEY`]; `None`: remove the key.
+    pub fn ids_snapshot(&self) -> Option<String> {
+        (!self.pseudonyms.is_empty()).then(|| encode_ids(&self.pseudonyms))
+    }
+
+    pub fn load_egress_log(&mut self, stored: Option<&str>) -> Vec<Warning> {
+        match stored.map(decode_egress_log) {
+            None => Vec::new(),
+            Some(Ok(log)) => {
+                self.sent = log;
+                Vec::new()
+            }
+            Some(Err(e)) => vec![Warning::from_error(&e)],
+        }
+    }
+
+    /// What to store under [`crate::snapshot::EGRESS_LOG_KEY`]; `None`: remove the key.
+    pub fn egress_log_snapshot(&self) -> Option<String> {
+        (!self.sent.is_empty()).then(|| encode_egress_log(&self.sent))
+    }
+
+    /// The last payloads that left the device, oldest first.
+    pub fn egress_log(&self) -> Vec<SentPayload> {
+        self.sent.entries().cloned().collect()
+    }
+
+    /// Every field that can leave, by purpose, with destination and retention.
+    pub fn manifest(&self) -> EgressManifest {
+        EgressManifest::from_config(&self.config, &self.site_id, &self.endpoint)
     }
 
     /// "Accept all": grants every purpose except those a browser signal (GPC, DNT) denies — the
@@ -241,29 +392,38 @@ impl Engine {
         self.record(&choices, source, now)
     }
 
-    /// Captures an event. Returns its id and where it went.
-    pub fn track(
-        &mut self,
-        name: &str,
-        props: Value,
-        purpose: &str,
-        now: Millis,
-    ) -> Result<(String, Captured), TrackError> {
+    /// Captures an event: only a declared event leaves, with only its declared properties, each
+    /// coarsened by its rule, before it is queued.
+    pub fn track(&mut self, name: &str, props: Value, purpose: &str, now: Millis) -> Result<TrackResult, TrackError> {
         let purpose =
             self.config.known_purpose(purpose).ok_or_else(|| TrackError::UnknownPurpose { purpose: purpose.into() })?;
         let (name, props) = validate_event(name, props)?;
+        let spec = self
+            .config
+            .event_spec(&purpose, &name)
+            .ok_or_else(|| TrackError::UndeclaredEvent { name: name.clone(), purpose: purpose.to_string() })?;
+        let sanitized = sanitize(spec, &props);
         let status = status_in(&self.sync_egress(now), &purpose);
         let id = self.ids.next_hex128();
-        let captured = self.egress.capture(Event { id: id.clone(), name, purpose, ts: now, props }, status)?;
-        Ok((id, captured))
+        let event = Event { id: id.clone(), name, purpose, ts: now, props: sanitized.props, pid: None };
+        let status = self.egress.capture(event, status)?;
+        Ok(TrackResult { id, status, stripped: sanitized.stripped })
     }
 
-    /// The one door out: the next batch, built only from events whose purpose is granted now.
+    /// The one door out: the next batch, built only from events whose purpose is granted now,
+    /// each with its purpose's pseudonymous id (if the purpose declares one).
     pub fn take_batch(&mut self, now: Millis, max_bytes: usize) -> Option<OutgoingBatch> {
         let states = self.sync_egress(now);
         let granted: Vec<&str> = states.iter().filter(|s| s.granted()).map(|s| s.id.as_str()).collect();
-        let max_events = self.config.egress.max_batch_events as usize;
-        let (id, events) = self.egress.take_batch(|p| granted.contains(&p.as_str()), max_events, max_bytes)?;
+        let configured = self.config.egress.max_batch_events as usize;
+        let max_events = self.batch_cap.map_or(configured, |cap| cap.min(configured));
+        let (id, mut events) = self.egress.take_batch(|p| granted.contains(&p.as_str()), max_events, max_bytes)?;
+        for event in &mut events {
+            let rotate = self.config.collect.get(&event.purpose).and_then(|c| c.pseudonymous_id.as_ref());
+            if let Some(id) = rotate {
+                event.pid = Some(self.pseudonyms.current(&event.purpose, id.rotate_days, now, &mut self.ids));
+            }
+        }
         let count = events.len();
         let body = BatchBody {
             v: 1,
@@ -276,12 +436,110 @@ impl Engine {
         Some(OutgoingBatch { id, body, events: count })
     }
 
-    pub fn ack(&mut self, batch: u64) {
-        self.egress.ack(batch);
+    /// Whether a batch on its way should be cancelled: consent for one of its purposes is gone.
+    pub fn should_abort(&mut self, batch: u64, now: Millis) -> bool {
+        let states = self.sync_egress(now);
+        self.egress.in_flight_revoked(batch, |p| status_in(&states, p) == Status::Granted)
     }
 
-    pub fn fail(&mut self, batch: u64) {
-        self.egress.fail(batch);
+    /// Applies the result of sending `batch` and says when to send next.
+    ///
+    /// 2xx: delivered. 413: the batch is split (half as many events per batch until one gets
+    /// through; a single event too large is dropped). 408, 429, 5xx (but 501, 505) and network
+    /// errors: the events go back to the queue and the next try backs off with jitter, honouring
+    /// `Retry-After`; while offline no retry is spent — sending resumes when the browser is back
+    /// online. Any other status: the collector will never take the batch, so it is dropped.
+    pub fn settle(&mut self, batch: u64, result: SendResult, now: Millis) -> NextSend {
+        let interval = self.config.egress.flush_interval_ms;
+        let (status, outcome) = match result {
+            SendResult::Status { code, .. } => match (classify_status(Some(code)), code) {
+                (Delivery::Delivered, _) => (Some(code), SendOutcome::Delivered),
+                (_, 413) => (Some(code), SendOutcome::Split),
+                (Delivery::Retry, _) => (Some(code), SendOutcome::WillRetry),
+                (Delivery::Rejected, _) => (Some(code), SendOutcome::Refused),
+            },
+            SendResult::NetworkError { .. } => (None, SendOutcome::WillRetry),
+            SendResult::Aborted => (None, SendOutcome::Aborted),
+            SendResult::Beacon { accepted: true } => (None, SendOutcome::HandedOff),
+            SendResult::Beacon { accepted: false } => (None, SendOutcome::WillRetry),
+        };
+        self.record_sent(batch, result, status, outcome, now);
+        let size = self.egress.in_flight_events(batch).count();
+        let next = match outcome {
+            SendOutcome::Delivered | SendOutcome::HandedOff => {
+                self.egress.ack(batch);
+                self.failures = 0;
+                self.batch_cap = None;
+                if self.egress.queued() > 0 {
+                    0
+                } else {
+                    interval
+                }
+            }
+            SendOutcome::Split if size > 1 => {
+                self.egress.fail(batch);
+                self.batch_cap = Some((size / 2).max(1));
+                0
+            }
+            SendOutcome::Split | SendOutcome::Refused => {
+                self.egress.drop_batch(batch);
+                interval
+            }
+            SendOutcome::Aborted => {
+                self.egress.fail(batch);
+                0
+            }
+            SendOutcome::WillRetry => {
+                self.egress.fail(batch);
+                if let SendResult::NetworkError { online: false } = result {
+                    return NextSend::WhenOnline;
+                }
+                if let SendResult::Beacon { .. } = result {
+                    return NextSend::After(interval);
+                }
+                self.failures = self.failures.saturating_add(1);
+                let retry_after = match result {
+                    SendResult::Status { retry_after_ms, .. } => retry_after_ms,
+                    _ => None,
+                };
+                next_send_delay(interval, self.failures, self.ids.next_unit(), retry_after)
+            }
+        };
+        self.sync_egress(now);
+        NextSend::After(next)
+    }
+
+    fn record_sent(&mut self, batch: u64, result: SendResult, status: Option<u16>, outcome: SendOutcome, now: Millis) {
+        let events: Vec<SentEvent> = self
+            .egress
+            .in_flight_events(batch)
+            .map(|e| SentEvent {
+                id: e.id.clone(),
+                name: e.name.clone(),
+                purpose: e.purpose.clone(),
+                ts: e.ts,
+                props: e.props.clone(),
+                pid: self.pseudonyms.as_map().get(&e.purpose).map(|p| p.id.clone()),
+            })
+            .collect();
+        if events.is_empty() {
+            return;
+        }
+        let mut purposes: Vec<PurposeId> = events.iter().map(|e| e.purpose.clone()).collect();
+        purposes.sort();
+        purposes.dedup();
+        let bytes = events.iter().map(|e| serde_json::to_string(e).map_or(0, |s| s.len())).sum();
+        let transport = if matches!(result, SendResult::Beacon { .. }) { Transport::Beacon } else { Transport::Fetch };
+        self.sent.push(SentPayload {
+            at: now,
+            destination: self.endpoint.clone(),
+            transport,
+            status,
+            outcome,
+            bytes,
+            purposes,
+            events,
+        });
     }
 
     /// Events waiting: (undecided, queued, in flight).
@@ -321,10 +579,17 @@ mod tests {
 
     const T0: Millis = Millis(1_750_000_000_000);
 
+    const CONFIG: &str = r#"{"purposes":[{"id":"chat","label":"Chat","description":"History."}],
+        "collect":{
+          "analytics":{"retentionDays":30,"pseudonymousId":{"rotateDays":30},
+             "events":{"page_view":{"path":"urlPath","price":{"bucket":[10,50]}},"x":{},"y":{}}},
+          "marketing":{"retentionDays":30,"pseudonymousId":{"rotateDays":30},"events":{"x":{},"y":{}}},
+          "personalization":{"retentionDays":30,"events":{"x":{}}},
+          "chat":{"retentionDays":30,"events":{"x":{}}}}}"#;
+
     fn engine_with(stored: Option<&str>, signals: Signals) -> (Engine, Vec<Warning>) {
-        let config =
-            ValidConfig::from_json(r#"{"purposes":[{"id":"chat","label":"Chat","description":"History."}]}"#).unwrap();
-        Engine::start(config, "shop", stored, signals, [9; 32]).unwrap()
+        let config = ValidConfig::from_json(CONFIG).unwrap();
+        Engine::start(config, "shop", "/v1/batch", stored, signals, [9; 32]).unwrap()
     }
 
     fn engine() -> Engine {
@@ -352,8 +617,9 @@ mod tests {
     #[test]
     fn an_event_captured_before_the_grant_leaves_with_its_original_time() {
         let mut e = engine();
-        let (id, captured) = e.track("page_view", serde_json::json!({"path": "/"}), "analytics", T0).unwrap();
-        assert_eq!(captured, Captured::Buffered);
+        let TrackResult { id, status, .. } =
+            e.track("page_view", serde_json::json!({"path": "/"}), "analytics", T0).unwrap();
+        assert_eq!(status, Captured::Buffered);
         grant(&mut e, &["analytics"], Millis(T0.0 + 5_000));
         let batch = e.take_batch(Millis(T0.0 + 6_000), MAX_BATCH_BYTES).unwrap();
         let body = body(&batch);
@@ -484,7 +750,180 @@ mod tests {
     #[test]
     fn bad_site_id_is_a_config_error() {
         let config = ValidConfig::from_json("{}").unwrap();
-        let err = Engine::start(config, "my site!", None, Signals::default(), [0; 32]).err().unwrap();
+        let err = Engine::start(config, "my site!", "/v1/batch", None, Signals::default(), [0; 32]).err().unwrap();
         assert_eq!(err.field().as_deref(), Some("siteId"));
+    }
+
+    fn granted_engine() -> Engine {
+        let mut e = engine();
+        grant(&mut e, &["analytics", "marketing"], T0);
+        e
+    }
+
+    fn ok(code: u16) -> SendResult {
+        SendResult::Status { code, retry_after_ms: None }
+    }
+
+    #[test]
+    fn undeclared_events_are_refused_and_undeclared_props_never_queued() {
+        let mut e = granted_engine();
+        let err = e.track("purchase", Value::Null, "analytics", T0).unwrap_err();
+        assert_eq!((err.code(), err.field().as_deref()), ("undeclared_event", Some("name")));
+        let props = serde_json::json!({"path": "https://shop.example/p/1?email=jane@example.com", "price": 42.5, "email": "jane@example.com"});
+        let result = e.track("page_view", props, "analytics", T0).unwrap();
+        assert_eq!(result.stripped, ["email"]);
+        let queued = e.queue_snapshot(T0).unwrap();
+        assert!(!queued.contains("jane"), "the stored queue holds only what may leave: {queued}");
+        let body = body(&e.take_batch(T0, MAX_BATCH_BYTES).unwrap());
+        assert_eq!(body["events"][0]["props"], serde_json::json!({"path": "/p/1", "price": "10-50"}));
+    }
+
+    #[test]
+    fn each_purpose_has_its_own_pseudonymous_id_created_only_once_granted() {
+        let mut e = engine();
+        e.track("x", Value::Null, "analytics", T0).unwrap();
+        assert!(e.ids_snapshot().is_none(), "no identifier before a grant");
+        grant(&mut e, &["analytics", "marketing", "personalization"], T0);
+        for purpose in ["analytics", "marketing", "personalization"] {
+            e.track("x", Value::Null, purpose, T0).unwrap();
+        }
+        let body = body(&e.take_batch(T0, MAX_BATCH_BYTES).unwrap());
+        let pid = |i: usize| body["events"][i]["pid"].as_str().map(str::to_owned);
+        let (analytics, marketing) = (pid(0).unwrap(), pid(2).unwrap());
+        assert_eq!(pid(1).as_deref(), Some(analytics.as_str()), "same purpose, same id");
+        assert_ne!(analytics, marketing, "purposes cannot be joined by id");
+        assert_eq!(pid(3), None, "personalization declares no id");
+
+        e.record(&[("analytics".into(), Decision::Withdrawn)], ChoiceSource::Api, T0).unwrap();
+        assert!(!e.ids_snapshot().unwrap().contains(&analytics), "withdrawal wipes the id");
+        grant(&mut e, &["analytics"], T0);
+        e.track("x", Value::Null, "analytics", T0).unwrap();
+        let again = body_of(&mut e);
+        assert_ne!(again["events"][0]["pid"], analytics.as_str(), "a new grant starts a new id");
+    }
+
+    fn body_of(e: &mut Engine) -> Value {
+        body(&e.take_batch(T0, MAX_BATCH_BYTES).unwrap())
+    }
+
+    #[test]
+    fn the_queue_survives_a_reload_with_the_same_event_ids() {
+        let mut e = granted_engine();
+        let id = e.track("x", Value::Null, "analytics", T0).unwrap().id;
+        let consent = e.consent_snapshot().unwrap();
+        let queue = e.queue_snapshot(T0).unwrap();
+        let (mut reloaded, _) = engine_with(Some(&consent), Signals::default());
+        assert!(reloaded.load_queue(Some(&queue), T0).is_empty());
+        assert_eq!(body_of(&mut reloaded)["events"][0]["id"], id.as_str());
+    }
+
+    #[test]
+    fn a_stored_queue_with_one_bad_event_keeps_the_good_ones() {
+        let mut e = granted_engine();
+        e.track("x", Value::Null, "analytics", T0).unwrap();
+        e.track("y", Value::Null, "analytics", T0).unwrap();
+        let mut doc: Value = serde_json::from_str(&e.queue_snapshot(T0).unwrap()).unwrap();
+        doc["events"][0]["id"] = Value::from("not hex");
+        doc["events"][1]["props"] = serde_json::json!({"email": "smuggled@example.com"});
+        let (mut reloaded, _) = engine_with(e.consent_snapshot().as_deref(), Signals::default());
+        let warnings = reloaded.load_queue(Some(&doc.to_string()), T0);
+        assert_eq!(warnings.len(), 1);
+        assert_eq!(warnings[0].field.as_deref(), Some("events[0].id"));
+        let body = body_of(&mut reloaded);
+        assert_eq!(body["events"].as_array().unwrap().len(), 1);
+        assert_eq!(body["events"][0]["props"], serde_json::json!({}), "stored props are filtered again");
+    }
+
+    #[test]
+    fn a_withdrawal_in_another_tab_purges_this_tabs_queue_before_its_next_send() {
+        let mut a = granted_engine();
+        a.track("x", Value::Null, "analytics", T0).unwrap();
+        a.track("x", Value::Null, "marketing", T0).unwrap();
+        let (mut b, _) = engine_with(a.consent_snapshot().as_deref(), Signals::default());
+        b.record(&[("analytics".into(), Decision::Withdrawn)], ChoiceSource::Banner, T0).unwrap();
+        let (changed, _) = a.reload_consent(b.consent_snapshot().as_deref(), T0);
+        assert!(changed);
+        assert!(!a.queue_snapshot(T0).unwrap().contains("analytics"));
+        let body = body_of(&mut a);
+        assert_eq!(body["events"].as_array().unwrap().len(), 1);
+        assert_eq!(body["events"][0]["purpose"], "marketing");
+    }
+
+    #[test]
+    fn in_flight_batches_are_aborted_when_their_purpose_is_withdrawn() {
+        let mut e = granted_engine();
+        e.track("x", Value::Null, "analytics", T0).unwrap();
+        let batch = e.take_batch(T0, MAX_BATCH_BYTES).unwrap();
+        assert!(!e.should_abort(batch.id, T0));
+        e.record(&[("analytics".into(), Decision::Withdrawn)], ChoiceSource::Api, T0).unwrap();
+        assert!(e.should_abort(batch.id, T0));
+        e.settle(batch.id, SendResult::Aborted, T0);
+        assert_eq!(e.pending(), (0, 0, 0), "nothing of the withdrawn purpose is kept for a retry");
+        assert!(e.queue_snapshot(T0).is_none());
+    }
+
+    #[test]
+    fn failed_sends_back_off_and_offline_failures_cost_nothing() {
+        let mut e = granted_engine();
+        e.track("x", Value::Null, "analytics", T0).unwrap();
+        let b = e.take_batch(T0, MAX_BATCH_BYTES).unwrap();
+        assert_eq!(e.settle(b.id, SendResult::NetworkError { online: false }, T0), NextSend::WhenOnline);
+        let b = e.take_batch(T0, MAX_BATCH_BYTES).unwrap();
+        let NextSend::After(first) = e.settle(b.id, ok(503), T0) else { panic!() };
+        assert!((2000..=4000).contains(&first), "first retry backs off from the interval: {first}");
+        let b = e.take_batch(T0, MAX_BATCH_BYTES).unwrap();
+        let NextSend::After(second) =
+            e.settle(b.id, SendResult::Status { code: 429, retry_after_ms: Some(90_000) }, T0)
+        else {
+            panic!()
+        };
+        assert_eq!(second, 90_000, "Retry-After is honoured");
+        let b = e.take_batch(T0, MAX_BATCH_BYTES).unwrap();
+        assert_eq!(body(&b)["events"].as_array().unwrap().len(), 1, "the same event, never duplicated");
+        assert_eq!(e.settle(b.id, ok(200), T0), NextSend::After(2000));
+        assert_eq!(e.pending(), (0, 0, 0));
+        let log = e.egress_log();
+        let outcomes: Vec<_> = log.iter().map(|p| (p.status, p.outcome)).collect();
+        assert_eq!(
+            outcomes,
+            [
+                (None, SendOutcome::WillRetry),
+                (Some(503), SendOutcome::WillRetry),
+                (Some(429), SendOutcome::WillRetry),
+                (Some(200), SendOutcome::Delivered)
+            ]
+        );
+        assert_eq!(log[3].destination, "/v1/batch");
+        assert!(log[3].events[0].pid.is_some());
+    }
+
+    #[test]
+    fn a_413_splits_the_batch_and_a_4xx_drops_it() {
+        let mut e = granted_engine();
+        for _ in 0..4 {
+            e.track("x", Value::Null, "analytics", T0).unwrap();
+        }
+        let b = e.take_batch(T0, MAX_BATCH_BYTES).unwrap();
+        assert_eq!(b.events, 4);
+        assert_eq!(e.settle(b.id, ok(413), T0), NextSend::After(0));
+        let b = e.take_batch(T0, MAX_BATCH_BYTES).unwrap();
+        assert_eq!(b.events, 2);
+        e.settle(b.id, ok(400), T0);
+        assert_eq!(e.pending(), (0, 2, 0), "a refused batch is not retried");
+        let b = e.take_batch(T0, MAX_BATCH_BYTES).unwrap();
+        e.settle(b.id, ok(200), T0);
+        e.track("x", Value::Null, "analytics", T0).unwrap();
+        e.track("x", Value::Null, "analytics", T0).unwrap();
+        e.track("x", Value::Null, "analytics", T0).unwrap();
+        assert_eq!(e.take_batch(T0, MAX_BATCH_BYTES).unwrap().events, 3, "a delivered batch lifts the cap");
+    }
+
+    #[test]
+    fn the_manifest_names_the_destination() {
+        let e = engine();
+        let m = e.manifest();
+        assert_eq!(m.destination, "/v1/batch");
+        assert_eq!(m.site_id, "shop");
+        assert!(m.rows.iter().any(|r| r.field == "events[].props.path" && r.purpose.as_str() == "analytics"));
     }
 }

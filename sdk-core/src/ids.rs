@@ -23,6 +23,18 @@ impl IdGenerator {
             .finalize();
         hex(&digest[..16])
     }
+
+    /// A number in `0..1` from the same stream (for retry jitter).
+    pub fn next_unit(&mut self) -> f64 {
+        self.counter += 1;
+        let digest = Sha256::new()
+            .chain_update(b"attune-unit\0")
+            .chain_update(self.seed)
+            .chain_update(self.counter.to_le_bytes())
+            .finalize();
+        let bits = u64::from_le_bytes(digest[..8].try_into().expect("8 bytes"));
+        (bits >> 11) as f64 / (1u64 << 53) as f64
+    }
 }
 
 pub fn hex(bytes: &[u8]) -> String {

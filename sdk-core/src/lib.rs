@@ -7,18 +7,22 @@
 //!
 //! Layers, bottom to top (a module only uses modules below it):
 //! 1. [`time`], [`purpose`], [`ids`], [`error`] — shared types.
-//! 2. [`config`] — the site's configuration, validated.
+//! 2. [`collect`] — rules for what may leave; [`config`] — the site's configuration, validated.
 //! 3. [`consent`] — the hash-chained consent log and the rules that resolve it into state.
 //! 4. [`snapshot`] — the persisted form of that state, versioned, failing closed.
 //! 5. [`egress`] — the one door out: buffering, send-time consent checks, batches.
 //! 6. [`engine`] — ties the above together for one page.
 
+pub mod collect;
 pub mod config;
 pub mod consent;
 pub mod egress;
+pub mod egress_log;
 pub mod engine;
 pub mod error;
 pub mod ids;
+pub mod manifest;
+pub mod pseudonym;
 pub mod purpose;
 pub mod snapshot;
 pub mod time;

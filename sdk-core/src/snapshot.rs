@@ -5,25 +5,43 @@
 //! newer SDK is an error, and the caller starts from "no consent" (the banner asks again, nothing
 //! is sent) and reports a warning.
 
+use crate::collect::recheck;
 use crate::config::ValidConfig;
 use crate::consent::{ConsentLog, LogEntry, LogError};
+use crate::egress::Event;
+use crate::egress_log::{EgressLog, SentPayload};
 use crate::error::ErrorCode;
-use crate::purpose::NECESSARY;
+use crate::ids::is_lower_hex;
+use crate::pseudonym::{PseudonymousId, PseudonymousIds};
+use crate::purpose::{PurposeId, NECESSARY};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::collections::BTreeMap;
 
 /// A key the SDK may write, with the purpose that allows it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StoredKey {
     pub name: &'static str,
+    /// The purpose whose grant allows the key; [`PER_ENTRY`] when each entry carries its own
+    /// purpose and only entries of granted purposes are ever written.
     pub purpose: &'static str,
 }
 
+/// Marks a key whose entries each carry their own (granted) purpose.
+pub const PER_ENTRY: &str = "*";
+
 /// The consent record: what `necessary` needs to remember the visitor's choices.
 pub const CONSENT_KEY: StoredKey = StoredKey { name: "attune:consent", purpose: NECESSARY };
+/// Events of granted purposes waiting to be sent; written before each send, shared by tabs.
+pub const QUEUE_KEY: StoredKey = StoredKey { name: "attune:queue", purpose: PER_ENTRY };
+/// Pseudonymous ids, one per granted purpose that declares one.
+pub const IDS_KEY: StoredKey = StoredKey { name: "attune:ids", purpose: PER_ENTRY };
+/// What left the device lately, kept for the visitor to see.
+pub const EGRESS_LOG_KEY: StoredKey = StoredKey { name: "attune:egress-log", purpose: NECESSARY };
 
 /// Every key the SDK writes. Nothing else is ever stored.
-pub const STORED_KEYS: &[StoredKey] = &[CONSENT_KEY];
+pub const STORED_KEYS: &[StoredKey] = &[CONSENT_KEY, QUEUE_KEY, IDS_KEY, EGRESS_LOG_KEY];
 
 /// Schema of what this SDK writes.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -49,11 +67,11 @@ struct ConsentDocument {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StateError {
-    #[error("stored consent is not readable at {field}: {message}")]
+    #[error("stored state is not readable at {field}: {message}")]
     Corrupt { field: String, message: String },
-    #[error("stored consent has schema {found}, newer than this SDK's {supported}")]
+    #[error("stored state has schema {found}, newer than this SDK's {supported}")]
     FutureSchema { found: u32, supported: u32 },
-    #[error("stored consent has schema {found}, which this SDK cannot upgrade")]
+    #[error("stored state has schema {found}, which this SDK cannot upgrade")]
     UnsupportedSchema { found: u32 },
     #[error("stored consent failed verification: {0}")]
     Tampered(LogError),
@@ -61,6 +79,8 @@ pub enum StateError {
     Truncated,
     #[error("stored consent names purpose {purpose:?} (at {field}), which this site does not declare")]
     UnknownPurpose { purpose: String, field: String },
+    #[error("stored state holds {what} (at {field}), which this site does not declare")]
+    Undeclared { what: String, field: String },
 }
 
 impl ErrorCode for StateError {
@@ -71,11 +91,14 @@ impl ErrorCode for StateError {
             StateError::UnsupportedSchema { .. } => "state_unsupported_schema",
             StateError::Tampered(_) | StateError::Truncated => "state_tampered",
             StateError::UnknownPurpose { .. } => "state_unknown_purpose",
+            StateError::Undeclared { .. } => "state_undeclared",
         }
     }
     fn field(&self) -> Option<String> {
         match self {
-            StateError::Corrupt { field, .. } | StateError::UnknownPurpose { field, .. } => Some(field.clone()),
+            StateError::Corrupt { field, .. }
+            | StateError::UnknownPurpose { field, .. }
+            | StateError::Undeclared { field, .. } => Some(field.clone()),
             StateError::Tampered(e) => Some(format!("log[{}]", e.index())),
             StateError::Truncated => Some("head".into()),
             StateError::FutureSchema { .. } | StateError::UnsupportedSchema { .. } => Some("schema".into()),
@@ -137,6 +160,114 @@ pub fn decode_consent_with(
         }
     }
     Ok(log)
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct Document<T> {
+    schema: u32,
+    #[serde(flatten)]
+    body: T,
+}
+
+/// Reads `{schema, ...}` documents of the simpler keys (no migrations yet: schema 1 is the first).
+fn decode_document<T: DeserializeOwned>(raw: &str) -> Result<T, StateError> {
+    let corrupt = |field: String, message: String| StateError::Corrupt { field, message };
+    let doc: Value = serde_json::from_str(raw).map_err(|e| corrupt("$".into(), e.to_string()))?;
+    let schema = doc
+        .get("schema")
+        .and_then(Value::as_u64)
+        .ok_or_else(|| corrupt("schema".into(), "expected a schema number".into()))?;
+    if schema > u64::from(SCHEMA_VERSION) {
+        return Err(StateError::FutureSchema { found: schema as u32, supported: SCHEMA_VERSION });
+    }
+    if schema < u64::from(SCHEMA_VERSION) {
+        return Err(StateError::UnsupportedSchema { found: schema as u32 });
+    }
+    serde_path_to_error::deserialize(doc).map_err(|e| corrupt(e.path().to_string(), e.into_inner().to_string()))
+}
+
+fn encode_document<T: Serialize>(body: T) -> String {
+    serde_json::to_string(&Document { schema: SCHEMA_VERSION, body }).expect("documents always serialize")
+}
+
+#[derive(Serialize, Deserialize)]
+struct QueueBody<E> {
+    events: Vec<E>,
+}
+
+/// The stored form of the queue.
+pub fn encode_queue(events: Vec<&Event>) -> String {
+    encode_document(QueueBody { events })
+}
+
+/// Reads the stored queue. Each event is checked on its own: one that is unreadable, of a purpose
+/// or event name the site no longer declares, is dropped and reported, the others are kept. Props
+/// are filtered through the declaration again, so an edited queue cannot add fields.
+pub fn decode_queue(raw: &str, config: &ValidConfig) -> Result<(Vec<Event>, Vec<StateError>), StateError> {
+    let body: QueueBody<Value> = decode_document(raw)?;
+    let mut events = Vec::with_capacity(body.events.len());
+    let mut problems = Vec::new();
+    for (i, value) in body.events.into_iter().enumerate() {
+        let mut event: Event = match serde_path_to_error::deserialize(value) {
+            Ok(e) => e,
+            Err(e) => {
+                let field = format!("events[{i}].{}", e.path());
+                problems.push(StateError::Corrupt { field, message: e.into_inner().to_string() });
+                continue;
+            }
+        };
+        let Some(spec) = config.event_spec(&event.purpose, &event.name) else {
+            problems.push(StateError::Undeclared {
+                what: format!("event {:?} of purpose {:?}", event.name, event.purpose.as_str()),
+                field: format!("events[{i}].name"),
+            });
+            continue;
+        };
+        if !is_lower_hex(&event.id, 32) {
+            let message = "expected 32 lowercase hex characters".into();
+            problems.push(StateError::Corrupt { field: format!("events[{i}].id"), message });
+            continue;
+        }
+        event.props = recheck(spec, &event.props);
+        event.pid = None;
+        events.push(event);
+    }
+    Ok((events, problems))
+}
+
+#[derive(Serialize, Deserialize)]
+struct IdsBody {
+    ids: BTreeMap<PurposeId, PseudonymousId>,
+}
+
+pub fn encode_ids(ids: &PseudonymousIds) -> String {
+    encode_document(IdsBody { ids: ids.as_map().clone() })
+}
+
+/// Reads the stored pseudonymous ids; ids of purposes that no longer declare one are dropped.
+pub fn decode_ids(raw: &str, config: &ValidConfig) -> Result<PseudonymousIds, StateError> {
+    let body: IdsBody = decode_document(raw)?;
+    let ids = body
+        .ids
+        .into_iter()
+        .filter(|(p, _)| config.collect.get(p).is_some_and(|c| c.pseudonymous_id.is_some()))
+        .collect();
+    Ok(PseudonymousIds::from_map(ids))
+}
+
+#[derive(Serialize, Deserialize)]
+struct LogBody<E> {
+    entries: Vec<E>,
+}
+
+pub fn encode_egress_log(log: &EgressLog) -> String {
+    encode_document(LogBody { entries: log.entries().collect() })
+}
+
+pub fn decode_egress_log(raw: &str) -> Result<EgressLog, StateError> {
+    let body: LogBody<SentPayload> = decode_document(raw)?;
+    Ok(EgressLog::from_entries(body.entries))
 }
 
 #[cfg(test)]

@@ -3,12 +3,14 @@
 //!   captured, and was never seen denied or withdrawn by the engine between capture and send;
 //! - no event reaches the sender twice once its batch was acknowledged;
 //! - the consent log always verifies and survives a reload, unless it was tampered with, in which
-//!   case the engine starts from "no consent" and sends nothing.
+//!   case the engine starts from "no consent" and sends nothing;
+//! - the persisted queue survives reloads, stays bounded, never holds an event of a purpose that
+//!   is not granted, and never holds an id twice.
 
 use attune_core::config::ValidConfig;
 use attune_core::consent::{ChoiceSource, Decision, Status};
 use attune_core::egress::{Captured, MAX_BATCH_BYTES};
-use attune_core::engine::Engine;
+use attune_core::engine::{Engine, SendResult};
 use attune_core::{Millis, PurposeId, Signals};
 use proptest::prelude::*;
 use serde_json::Value;
@@ -23,7 +25,7 @@ enum Op {
     AcceptAll,
     RejectAll,
     Clock(i64),
-    Send { ack: bool },
+    Send { status: u16 },
     Reload,
     Tamper(usize),
 }
@@ -39,7 +41,7 @@ fn op() -> impl Strategy<Value = Op> {
             (-5 * Millis::DAY as i64..5 * Millis::DAY as i64),
             (300 * Millis::DAY as i64..400 * Millis::DAY as i64),
         ].prop_map(Op::Clock),
-        3 => any::<bool>().prop_map(|ack| Op::Send { ack }),
+        3 => prop_oneof![Just(200u16), Just(503), Just(413), Just(400)].prop_map(|status| Op::Send { status }),
         1 => Just(Op::Reload),
         1 => (0..10_000usize).prop_map(Op::Tamper),
     ]
@@ -48,7 +50,12 @@ fn op() -> impl Strategy<Value = Op> {
 fn config() -> ValidConfig {
     ValidConfig::from_json(
         r#"{"policy":{"expiryDays":365},"purposes":[{"id":"chat","label":"Chat","description":"History."}],
-            "egress":{"preConsentBuffer":20,"maxBatchEvents":7}}"#,
+            "egress":{"preConsentBuffer":20,"maxBatchEvents":7,"maxQueuedEvents":25},
+            "collect":{"necessary":{"retentionDays":1,"events":{"e":{}}},
+                       "analytics":{"retentionDays":1,"pseudonymousId":{"rotateDays":1},"events":{"e":{}}},
+                       "personalization":{"retentionDays":1,"events":{"e":{}}},
+                       "marketing":{"retentionDays":1,"pseudonymousId":{"rotateDays":2},"events":{"e":{}}},
+                       "chat":{"retentionDays":1,"events":{"e":{}}}}}"#,
     )
     .unwrap()
 }
@@ -65,8 +72,9 @@ proptest! {
     fn nothing_leaves_without_consent_and_the_record_holds(ops in prop::collection::vec(op(), 1..80), gpc: bool, dnt: bool) {
         let signals = Signals { gpc, dnt };
         let mut now: u64 = 1_750_000_000_000;
-        let (mut engine, _) = Engine::start(config(), "shop", None, signals, [1; 32]).unwrap();
+        let (mut engine, _) = Engine::start(config(), "shop", "/v1/batch", None, signals, [1; 32]).unwrap();
         let mut stored: Option<String> = None;
+        let mut stored_queue: Option<String> = None;
         let mut tampered = false;
         let mut tracked: HashMap<String, Tracked> = HashMap::new();
         let mut acknowledged: HashSet<String> = HashSet::new();
@@ -75,9 +83,9 @@ proptest! {
         for op in ops {
             match op {
                 Op::Track(p) => {
-                    let (id, captured) = engine.track("e", Value::Null, PURPOSES[p], Millis(now)).unwrap();
-                    if captured != Captured::Dropped {
-                        tracked.insert(id, Tracked { purpose: PurposeId::parse(PURPOSES[p]).unwrap(), spoiled: false });
+                    let result = engine.track("e", Value::Null, PURPOSES[p], Millis(now)).unwrap();
+                    if result.status != Captured::Dropped {
+                        tracked.insert(result.id, Tracked { purpose: PurposeId::parse(PURPOSES[p]).unwrap(), spoiled: false });
                     }
                 }
                 Op::Decide(p, d) => {
@@ -87,7 +95,7 @@ proptest! {
                 Op::AcceptAll => { engine.accept_all(ChoiceSource::Banner, Millis(now)).unwrap(); }
                 Op::RejectAll => { engine.reject_all(ChoiceSource::Banner, Millis(now)).unwrap(); }
                 Op::Clock(delta) => now = now.saturating_add_signed(delta),
-                Op::Send { ack } => {
+                Op::Send { status } => {
                     if let Some(batch) = engine.take_batch(Millis(now), MAX_BATCH_BYTES) {
                         let body: Value = serde_json::from_str(&batch.body).unwrap();
                         for event in body["events"].as_array().unwrap() {
@@ -97,29 +105,27 @@ proptest! {
                             prop_assert!(!t.spoiled, "event of {} sent although denied since capture", t.purpose);
                             prop_assert!(!acknowledged.contains(id), "event sent again after acknowledgement");
                         }
-                        if ack {
+                        if status == 200 {
                             for event in body["events"].as_array().unwrap() {
                                 acknowledged.insert(event["id"].as_str().unwrap().to_owned());
                             }
-                            engine.ack(batch.id);
-                        } else {
-                            engine.fail(batch.id);
                         }
+                        engine.settle(batch.id, SendResult::Status { code: status, retry_after_ms: None }, Millis(now));
                     }
                 }
                 Op::Reload => {
-                    let (reloaded, warnings) =
-                        Engine::start(config(), "shop", stored.as_deref(), signals, [seed; 32]).unwrap();
+                    let (mut reloaded, warnings) =
+                        Engine::start(config(), "shop", "/v1/batch", stored.as_deref(), signals, [seed; 32]).unwrap();
                     seed = seed.wrapping_add(1);
                     prop_assert_eq!(warnings.is_empty(), !tampered, "warnings {:?}", warnings);
+                    prop_assert!(reloaded.load_queue(stored_queue.as_deref(), Millis(now)).is_empty());
                     if tampered {
                         let view = reloaded.consent(Millis(now));
                         prop_assert!(view.purposes.iter().all(|p| p.required || p.status != Status::Granted));
                     }
                     // The tampered value stays in storage until the visitor's next choice replaces it.
                     engine = reloaded;
-                    // Nothing of the previous page survives a reload yet (the queue is memory-only).
-                    tracked.clear();
+                    // Undecided events were memory-only: they are gone. Queued ones survive.
                 }
                 Op::Tamper(at) => {
                     if let Some(raw) = &stored {
@@ -138,6 +144,19 @@ proptest! {
                 if let Some(snapshot) = engine.consent_snapshot() {
                     stored = Some(snapshot);
                     tampered = false;
+                }
+            }
+            stored_queue = engine.queue_snapshot(Millis(now));
+            engine.queue_stored();
+            if let Some(queue) = &stored_queue {
+                let doc: Value = serde_json::from_str(queue).unwrap();
+                let events = doc["events"].as_array().unwrap();
+                prop_assert!(events.len() <= 25, "the queue is bounded: {}", events.len());
+                let ids: HashSet<&str> = events.iter().map(|e| e["id"].as_str().unwrap()).collect();
+                prop_assert_eq!(ids.len(), events.len(), "no id is stored twice");
+                for e in events {
+                    let purpose = PurposeId::parse(e["purpose"].as_str().unwrap()).unwrap();
+                    prop_assert!(engine.is_granted(&purpose, Millis(now)), "stored event of ungranted {}", purpose);
                 }
             }
             prop_assert!(engine.consent(Millis(now)).record.verified, "the live log always verifies");

@@ -14,6 +14,13 @@ extern "C" {
     fn set_timeout(callback: &Function, ms: i32) -> JsValue;
     #[wasm_bindgen(js_name = clearTimeout)]
     fn clear_timeout(handle: &JsValue);
+    #[wasm_bindgen(js_name = queueMicrotask)]
+    fn queue_microtask(callback: &Function);
+}
+
+/// Calls `callback` once the current task's synchronous work is done.
+pub fn soon(callback: &Function) {
+    queue_microtask(callback);
 }
 
 pub fn now() -> Millis {
@@ -42,6 +49,41 @@ pub fn signals() -> Signals {
     let is_on = |v: Option<JsValue>| v.and_then(|v| v.as_string()).is_some_and(|s| s == "1" || s == "yes");
     let dnt = is_on(get(&navigator, "doNotTrack")) || is_on(global("doNotTrack"));
     Signals { gpc, dnt }
+}
+
+/// `navigator.onLine`; true when unknown.
+pub fn is_online() -> bool {
+    global("navigator")
+        .and_then(|n| Reflect::get(&n, &JsValue::from_str("onLine")).ok())
+        .and_then(|v| v.as_bool())
+        .unwrap_or(true)
+}
+
+/// Runs `work` while holding the Web Lock `name` (one holder across every tab of the origin),
+/// or directly where the Web Locks API is missing (old browsers, insecure origins, Node).
+pub async fn with_lock<F>(name: &str, work: F)
+where
+    F: std::future::Future<Output = ()> + 'static,
+{
+    let locks =
+        global("navigator").and_then(|n| Reflect::get(&n, &JsValue::from_str("locks")).ok()).filter(|l| l.is_object());
+    let request = locks
+        .as_ref()
+        .and_then(|l| Reflect::get(l, &JsValue::from_str("request")).ok())
+        .and_then(|f| f.dyn_into::<Function>().ok());
+    let (Some(locks), Some(request)) = (locks, request) else {
+        work.await;
+        return;
+    };
+    let callback = Closure::once_into_js(move |_lock: JsValue| -> js_sys::Promise {
+        wasm_bindgen_futures::future_to_promise(async move {
+            work.await;
+            Ok(JsValue::UNDEFINED)
+        })
+    });
+    if let Ok(pending) = request.call2(&locks, &JsValue::from_str(name), &callback) {
+        let _ = wasm_bindgen_futures::JsFuture::from(js_sys::Promise::from(pending)).await;
+    }
 }
 
 /// A pending `setTimeout`, cancelled with [`Timer::cancel`].

@@ -7,6 +7,7 @@
 use wasm_bindgen::prelude::*;
 
 pub mod browser;
+pub mod delivery;
 pub mod errors;
 pub mod sdk;
 pub mod storage;

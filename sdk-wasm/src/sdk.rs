@@ -3,51 +3,20 @@
 //! The wrapper (`@attune/sdk`) owns the idiomatic API; this class takes and returns plain values
 //! and never decides anything the core could decide.
 
-use crate::browser::{now, random_seed, signals, Timer};
-use crate::errors::{from_config, from_core, from_warning, js_error};
+use crate::browser::{now, random_seed, signals};
+use crate::delivery::{flush_with_beacon, schedule, sync, Inner};
+use crate::errors::{from_config, from_core, js_error};
 use crate::storage::{Fallback, Store};
-use crate::transport::{beacon, post};
 use attune_core::config::ValidConfig;
 use attune_core::consent::{ChoiceSource, Decision};
-use attune_core::egress::{classify_status, next_send_delay, Delivery, MAX_BATCH_BYTES, MAX_BEACON_BYTES};
-use attune_core::engine::{validate_endpoint, Engine};
+use attune_core::engine::Engine;
 use attune_core::snapshot::CONSENT_KEY;
 use serde::Serialize;
 use std::cell::RefCell;
-use std::rc::{Rc, Weak};
+use std::collections::BTreeSet;
+use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-
-struct Inner {
-    engine: Engine,
-    store: Store,
-    endpoint: String,
-    on_warning: Option<js_sys::Function>,
-    timer: Option<Timer>,
-    failures: u32,
-    tick: Option<Closure<dyn FnMut()>>,
-    page_exit: Option<Closure<dyn FnMut(web_sys::Event)>>,
-}
-
-impl Inner {
-    fn warn(&self, warning: JsValue) {
-        match &self.on_warning {
-            Some(callback) => {
-                // A throwing callback must not break the SDK.
-                let _ = callback.call1(&JsValue::NULL, &warning);
-            }
-            None => web_sys::console::warn_1(&warning),
-        }
-    }
-
-    fn persist_consent(&mut self) {
-        if let Some(snapshot) = self.engine.consent_snapshot() {
-            if let Some(Fallback(why)) = self.store.set(CONSENT_KEY.name, &snapshot) {
-                self.warn(js_error("storage_unavailable", &format!("{why}; keeping state in memory"), None));
-            }
-        }
-    }
-}
 
 /// The browser half of Attune. Created by `Attune.init`; not meant to be used directly.
 #[wasm_bindgen]
@@ -73,9 +42,10 @@ fn choice_source(source: &str) -> Result<ChoiceSource, JsValue> {
 #[wasm_bindgen]
 impl AttuneSdk {
     /// ```ts
-    /// const sdk = new AttuneSdk("demo-shop", "/v1/batch", JSON.stringify(config), "local", console.warn);
+    /// const sdk = new AttuneSdk("demo-shop", "/v1/batch", JSON.stringify(config), "local", console.warn, onRemoteChange);
     /// ```
     /// Throws an `AttuneError` (`code: "invalid_config"`, `field`, `issues`) for a bad config.
+    /// `onConsentChange` is called when another tab changed consent.
     #[wasm_bindgen(constructor)]
     pub fn new(
         site_id: &str,
@@ -83,8 +53,8 @@ impl AttuneSdk {
         config_json: &str,
         storage: &str,
         on_warning: Option<js_sys::Function>,
+        on_consent_change: Option<js_sys::Function>,
     ) -> Result<AttuneSdk, JsValue> {
-        validate_endpoint(endpoint).map_err(|e| from_config(&e))?;
         let config = ValidConfig::from_json(config_json).map_err(|e| from_config(&e))?;
         let mut pending_warnings = Vec::new();
         let store = match storage {
@@ -106,26 +76,39 @@ impl AttuneSdk {
             }
         };
         let stored = store.get(CONSENT_KEY.name);
-        let (engine, warnings) = Engine::start(config, site_id, stored.as_deref(), signals(), random_seed()?)
+        let (engine, warnings) = Engine::start(config, site_id, endpoint, stored.as_deref(), signals(), random_seed()?)
             .map_err(|e| from_config(&e))?;
-        pending_warnings.extend(warnings.iter().map(from_warning));
 
         let inner = Rc::new(RefCell::new(Inner {
             engine,
             store,
             endpoint: endpoint.to_owned(),
+            lock_name: format!("attune:flush:{site_id}"),
             on_warning,
+            on_consent_change,
             timer: None,
-            failures: 0,
+            in_flight: None,
+            syncing: false,
+            again: None,
+            waiting_online: false,
+            next_delay: None,
+            consent_seen: stored,
+            reported: BTreeSet::new(),
+            listeners: Vec::new(),
             tick: None,
-            page_exit: None,
         }));
-        install_handlers(&inner);
-        let sdk = AttuneSdk { inner };
-        for warning in pending_warnings {
-            sdk.inner.borrow().warn(warning);
+        {
+            let mut state = inner.borrow_mut();
+            for warning in pending_warnings {
+                state.warn(warning);
+            }
+            state.warn_all(&warnings);
+            // Events an earlier page (or a tab that died) left behind join this page's queue.
+            state.load_shared();
         }
-        Ok(sdk)
+        install_handlers(&inner);
+        schedule(&inner);
+        Ok(AttuneSdk { inner })
     }
 
     /// The consent state (`ConsentView`).
@@ -189,17 +172,23 @@ impl AttuneSdk {
             let changed = change(&mut inner.engine, now(), source).map_err(|e| from_core(&e))?;
             if changed {
                 inner.persist_consent();
+                // A withdrawal purges the stored queue and ids now, and stops a request on its way.
+                inner.abort_if_revoked();
+                inner.load_shared();
+                inner.persist_queue(false);
+                inner.persist_ids_and_log();
             }
             changed
         };
         if changed {
-            schedule_flush(&self.inner);
+            schedule(&self.inner);
         }
         Ok(changed)
     }
 
-    /// Captures an event; returns its id. Throws an `AttuneError` for an unknown purpose, a bad
-    /// name, props that are not a plain JSON object, or an event over 32 KiB.
+    /// Captures an event; returns its id. Throws an `AttuneError` for an unknown purpose, an
+    /// event the config does not declare, a bad name, props that are not a plain JSON object, or
+    /// an event over 32 KiB. Undeclared props are stripped and reported once to `onWarning`.
     pub fn track(&self, name: &str, props: JsValue, purpose: &str) -> Result<String, JsValue> {
         let props = if props.is_undefined() || props.is_null() {
             serde_json::Value::Null
@@ -210,18 +199,59 @@ impl AttuneSdk {
                 .ok_or_else(|| js_error("invalid_props", "event props cannot be turned into JSON", Some("props")))?;
             serde_json::from_str(&json).map_err(|e| js_error("invalid_props", &e.to_string(), Some("props")))?
         };
-        let (id, _) = self.inner.borrow_mut().engine.track(name, props, purpose, now()).map_err(|e| from_core(&e))?;
-        schedule_flush(&self.inner);
-        Ok(id)
+        let result = {
+            let mut state = self.inner.borrow_mut();
+            let result = state.engine.track(name, props, purpose, now()).map_err(|e| from_core(&e))?;
+            for prop in &result.stripped {
+                let key = format!("{purpose}/{name}/{prop}");
+                if state.reported.insert(key) {
+                    let message = format!(
+                        "prop {prop:?} of event {name:?} was not sent: declare it in collect.{purpose}.events.{name} \
+                         (or its value did not fit the declared rule)"
+                    );
+                    state.warn(js_error("prop_stripped", &message, Some(&format!("props.{prop}"))));
+                }
+            }
+            result
+        };
+        // Write the queue soon (without waiting for the next send) so a crash loses little.
+        wasm_bindgen_futures::spawn_local(sync(Rc::downgrade(&self.inner), false));
+        Ok(result.id)
     }
 
     /// Sends everything that may leave now. Resolves when the collector has answered.
     pub fn flush(&self) -> js_sys::Promise {
         let inner = Rc::downgrade(&self.inner);
         wasm_bindgen_futures::future_to_promise(async move {
-            flush(inner).await;
+            if let Some(strong) = inner.upgrade() {
+                strong.borrow_mut().waiting_online = false;
+            }
+            sync(inner, true).await;
             Ok(JsValue::UNDEFINED)
         })
+    }
+
+    /// Every field that can leave the device, by purpose, with destination and retention
+    /// (`EgressManifest`).
+    #[wasm_bindgen(js_name = egressManifest)]
+    pub fn egress_manifest(&self) -> JsValue {
+        to_js(&self.inner.borrow().engine.manifest())
+    }
+
+    /// The manifest as a Markdown table.
+    #[wasm_bindgen(js_name = egressManifestTable)]
+    pub fn egress_manifest_table(&self) -> String {
+        self.inner.borrow().engine.manifest().to_markdown()
+    }
+
+    /// The last payloads that left the device, oldest first (`SentPayload[]`).
+    #[wasm_bindgen(js_name = egressLog)]
+    pub fn egress_log(&self) -> JsValue {
+        let mut state = self.inner.borrow_mut();
+        let stored = state.store.get(attune_core::snapshot::EGRESS_LOG_KEY.name);
+        let warnings = state.engine.load_egress_log(stored.as_deref());
+        state.warn_all(&warnings);
+        to_js(&state.engine.egress_log())
     }
 
     /// The consent record as a receipt the visitor can keep (`ConsentReceipt`).
@@ -253,13 +283,12 @@ impl AttuneSdk {
         if let Some(timer) = inner.timer.take() {
             timer.cancel();
         }
-        if let Some(window) = web_sys::window() {
-            if let Some(handler) = inner.page_exit.take() {
-                let f = handler.as_ref().unchecked_ref();
-                let _ = window.remove_event_listener_with_callback("pagehide", f);
-                if let Some(doc) = window.document() {
-                    let _ = doc.remove_event_listener_with_callback("visibilitychange", f);
-                }
+        for (target, event, handler) in inner.listeners.drain(..) {
+            let _ = target.remove_event_listener_with_callback(event, handler.as_ref().unchecked_ref());
+        }
+        if let Some(in_flight) = inner.in_flight.take() {
+            if let Some(controller) = in_flight.controller {
+                controller.abort();
             }
         }
         inner.tick = None;
@@ -267,16 +296,20 @@ impl AttuneSdk {
     }
 }
 
-/// Registers the flush timer callback and the page-exit handler, both holding only a weak
-/// reference so a destroyed SDK is not kept alive.
+/// Registers the flush timer callback and the browser events the SDK reacts to, all holding
+/// only a weak reference so a destroyed SDK is not kept alive: page exit (beacon), `online`
+/// (resume sending) and `storage` (consent changed in another tab).
 fn install_handlers(inner: &Rc<RefCell<Inner>>) {
     let weak = Rc::downgrade(inner);
     let tick = Closure::<dyn FnMut()>::new(move || {
         if let Some(inner) = weak.upgrade() {
             inner.borrow_mut().timer = None;
-            wasm_bindgen_futures::spawn_local(flush(Rc::downgrade(&inner)));
+            wasm_bindgen_futures::spawn_local(sync(Rc::downgrade(&inner), true));
         }
     });
+    inner.borrow_mut().tick = Some(tick);
+    let Some(window) = web_sys::window() else { return };
+
     let weak = Rc::downgrade(inner);
     let page_exit = Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
         let hidden = web_sys::window()
@@ -288,85 +321,50 @@ fn install_handlers(inner: &Rc<RefCell<Inner>>) {
             }
         }
     });
-    if let Some(window) = web_sys::window() {
-        let f = page_exit.as_ref().unchecked_ref();
-        let _ = window.add_event_listener_with_callback("pagehide", f);
-        if let Some(doc) = window.document() {
-            let _ = doc.add_event_listener_with_callback("visibilitychange", f);
+    let weak = Rc::downgrade(inner);
+    let online = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
+        if let Some(inner) = weak.upgrade() {
+            inner.borrow_mut().waiting_online = false;
+            wasm_bindgen_futures::spawn_local(sync(Rc::downgrade(&inner), true));
         }
-    }
-    let mut inner = inner.borrow_mut();
-    inner.tick = Some(tick);
-    inner.page_exit = Some(page_exit);
-}
-
-/// Arms the flush timer if events are waiting and it is not armed yet.
-fn schedule_flush(inner: &Rc<RefCell<Inner>>) {
-    let mut state = inner.borrow_mut();
-    let (_, queued, _) = state.engine.pending();
-    if queued == 0 || state.timer.is_some() || state.endpoint.is_empty() {
-        return;
-    }
-    let interval = state.engine.config().egress.flush_interval_ms;
-    let delay = next_send_delay(interval, state.failures);
-    let Some(tick) = state.tick.as_ref() else { return };
-    let timer = Timer::start(tick.as_ref().unchecked_ref(), delay);
-    state.timer = Some(timer);
-}
-
-async fn flush(weak: Weak<RefCell<Inner>>) {
-    loop {
-        let Some(inner) = weak.upgrade() else { return };
-        let (batch, endpoint) = {
-            let mut state = inner.borrow_mut();
-            if state.endpoint.is_empty() {
-                return;
-            }
-            (state.engine.take_batch(now(), MAX_BATCH_BYTES), state.endpoint.clone())
-        };
-        let Some(batch) = batch else { return };
-        drop(inner); // no borrow or strong reference is held across the network wait
-        let status = post(&endpoint, &batch.body).await;
-        let Some(inner) = weak.upgrade() else { return };
-        let outcome = classify_status(status);
-        {
-            let mut state = inner.borrow_mut();
-            match outcome {
-                Delivery::Delivered => {
-                    state.engine.ack(batch.id);
-                    state.failures = 0;
-                }
-                Delivery::Rejected => {
-                    state.engine.ack(batch.id);
-                    let message = format!("the collector refused a batch of {} events (HTTP {status:?})", batch.events);
-                    state.warn(js_error("batch_rejected", &message, None));
-                }
-                Delivery::Retry => {
-                    state.engine.fail(batch.id);
-                    state.failures = state.failures.saturating_add(1);
+    });
+    let weak = Rc::downgrade(inner);
+    let storage = Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
+        let key = js_sys::Reflect::get(&event, &"key".into()).ok().and_then(|k| k.as_string());
+        // `key` is null when another tab cleared the whole storage.
+        if key.as_deref().is_none_or(|k| k == CONSENT_KEY.name) {
+            if let Some(inner) = weak.upgrade() {
+                let changed = inner.borrow_mut().reload_consent_if_changed();
+                if changed {
+                    let mut state = inner.borrow_mut();
+                    state.load_shared();
+                    state.persist_queue(false);
+                    state.persist_ids_and_log();
                 }
             }
         }
-        if outcome == Delivery::Retry {
-            schedule_flush(&inner);
-            return;
-        }
-    }
-}
-
-/// The page is going away: hand what may leave to `sendBeacon`, in batches of ≤ 64 KB.
-fn flush_with_beacon(inner: &Rc<RefCell<Inner>>) {
+    });
     let mut state = inner.borrow_mut();
-    if state.endpoint.is_empty() {
-        return;
+    let win: &web_sys::EventTarget = window.as_ref();
+    let mut listen = |target: web_sys::EventTarget, event: &'static str, handler| {
+        let _ = target.add_event_listener_with_callback(event, AsRef::<JsValue>::as_ref(&handler).unchecked_ref());
+        state.listeners.push((target, event, handler));
+    };
+    if let Some(doc) = window.document() {
+        let doc: web_sys::EventTarget = doc.into();
+        // Both page-exit events share one handler; it is registered twice, removed twice.
+        listen(
+            doc,
+            "visibilitychange",
+            Closure::new({
+                let pe = page_exit.as_ref().clone();
+                move |e: web_sys::Event| {
+                    let _ = pe.unchecked_ref::<js_sys::Function>().call1(&JsValue::NULL, &e);
+                }
+            }),
+        );
     }
-    let endpoint = state.endpoint.clone();
-    while let Some(batch) = state.engine.take_batch(now(), MAX_BEACON_BYTES) {
-        if beacon(&endpoint, &batch.body) {
-            state.engine.ack(batch.id);
-        } else {
-            state.engine.fail(batch.id);
-            break;
-        }
-    }
+    listen(win.clone(), "pagehide", page_exit);
+    listen(win.clone(), "online", online);
+    listen(win.clone(), "storage", storage);
 }

@@ -1,9 +1,13 @@
-//! Sending a batch: `fetch` while the page lives, `sendBeacon` while it goes away.
+//! Sending a batch: `fetch` while the page lives (cancellable, with a time limit), `sendBeacon`
+//! while it goes away.
 
-use js_sys::{Promise, Reflect};
+use crate::browser::{is_online, Timer};
+use attune_core::engine::SendResult;
+use js_sys::{Function, Promise, Reflect};
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{RequestCredentials, RequestInit, Response};
+use web_sys::{AbortController, RequestCredentials, RequestInit, Response};
 
 #[wasm_bindgen]
 extern "C" {
@@ -11,8 +15,19 @@ extern "C" {
     fn global_fetch(input: &str, init: &RequestInit) -> Result<Promise, JsValue>;
 }
 
-/// POSTs `body`; `Some(status)` if the collector answered, `None` on a network failure.
-pub async fn post(endpoint: &str, body: &str) -> Option<u16> {
+/// A request gives up after this long (a hung request must not hold the flush lock forever).
+pub const REQUEST_TIMEOUT_MS: u32 = 30_000;
+
+/// A request on its way, cancellable when consent is withdrawn.
+pub struct InFlight {
+    pub batch: u64,
+    pub controller: Option<AbortController>,
+}
+
+/// POSTs `body` and reports how it ended. `controller` aborts it; the time limit counts as a
+/// network error.
+pub async fn post(endpoint: &str, body: &str, controller: Option<&AbortController>) -> SendResult {
+    let network_error = || SendResult::NetworkError { online: is_online() };
     let init = RequestInit::new();
     init.set_method("POST");
     init.set_body(&JsValue::from_str(body));
@@ -20,13 +35,52 @@ pub async fn post(endpoint: &str, body: &str) -> Option<u16> {
     // keepalive lets the request finish if the page is closed meanwhile (bodies ≤ 64 KiB);
     // web-sys has no setter for it yet.
     let keepalive = body.len() <= attune_core::egress::MAX_BEACON_BYTES;
-    Reflect::set(&init, &"keepalive".into(), &keepalive.into()).ok()?;
-    let headers = web_sys::Headers::new().ok()?;
-    headers.set("Content-Type", "application/json").ok()?;
+    let _ = Reflect::set(&init, &"keepalive".into(), &keepalive.into());
+    let Ok(headers) = web_sys::Headers::new() else { return network_error() };
+    let _ = headers.set("Content-Type", "application/json");
     init.set_headers(&headers);
+    if let Some(controller) = controller {
+        init.set_signal(Some(&controller.signal()));
+    }
+    let timeout = controller.map(|c| {
+        let c = c.clone();
+        let abort = Closure::once_into_js(move || {
+            let _ = Reflect::set(&c, &"attuneTimedOut".into(), &true.into());
+            c.abort();
+        });
+        Timer::start(abort.unchecked_ref::<Function>(), REQUEST_TIMEOUT_MS)
+    });
     // `fetch` can throw synchronously (no fetch at all, a URL it cannot parse): no response.
-    let response = JsFuture::from(global_fetch(endpoint, &init).ok()?).await.ok()?;
-    response.dyn_into::<Response>().ok().map(|r| r.status())
+    let result = match global_fetch(endpoint, &init) {
+        Ok(promise) => JsFuture::from(promise).await,
+        Err(e) => Err(e),
+    };
+    if let Some(timer) = timeout {
+        timer.cancel();
+    }
+    match result {
+        Ok(response) => match response.dyn_into::<Response>() {
+            Ok(r) => SendResult::Status { code: r.status(), retry_after_ms: retry_after(&r) },
+            Err(_) => network_error(),
+        },
+        Err(_) if controller.is_some_and(|c| c.signal().aborted() && !timed_out(c)) => SendResult::Aborted,
+        Err(_) => network_error(),
+    }
+}
+
+fn timed_out(controller: &AbortController) -> bool {
+    Reflect::get(controller, &"attuneTimedOut".into()).ok().and_then(|v| v.as_bool()) == Some(true)
+}
+
+/// `Retry-After` as milliseconds: delay-seconds or an HTTP date.
+fn retry_after(response: &Response) -> Option<u32> {
+    let value = response.headers().get("Retry-After").ok()??;
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u32>() {
+        return Some(seconds.saturating_mul(1000));
+    }
+    let at = js_sys::Date::parse(value);
+    (at.is_finite()).then(|| (at - js_sys::Date::now()).clamp(0.0, f64::from(u32::MAX)) as u32)
 }
 
 /// Hands `body` to the browser to deliver after the page is gone. `false` if it refused.

@@ -27,6 +27,8 @@ export function fillQuota() {
 export function setGpc(on) {
   Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', { configurable: true, get: () => on });
 }
+export function sleep(ms) { return new Promise((resolve) => setTimeout(resolve, ms)); }
+export function otherTabChanged(key) { window.dispatchEvent(new StorageEvent('storage', { key })); }
 export function restore() {
   Object.defineProperty(window, 'localStorage', saved.localStorage);
   Storage.prototype.setItem = saved.setItem;
@@ -42,9 +44,21 @@ extern "C" {
     #[wasm_bindgen(js_name = setGpc)]
     fn set_gpc(on: bool);
     fn restore();
+    fn sleep(ms: u32) -> js_sys::Promise;
+    #[wasm_bindgen(js_name = otherTabChanged)]
+    fn other_tab_changed(key: &str);
 }
 
-const CONFIG: &str = r#"{"purposes":[{"id":"chat","label":"Chat","description":"Keeps your chat."}]}"#;
+fn stored(key: &str) -> Option<String> {
+    web_sys::window().unwrap().local_storage().unwrap().unwrap().get_item(key).unwrap()
+}
+
+async fn settle() {
+    wasm_bindgen_futures::JsFuture::from(sleep(50)).await.unwrap();
+}
+
+const CONFIG: &str = r#"{"purposes":[{"id":"chat","label":"Chat","description":"Keeps your chat."}],
+  "collect":{"analytics":{"retentionDays":30,"pseudonymousId":{"rotateDays":30},"events":{"x":{},"page_view":{"path":"urlPath"}}}}}"#;
 
 /// A warning hook that records each warning's `code`.
 fn recorder() -> (js_sys::Function, Rc<RefCell<Vec<String>>>) {
@@ -61,7 +75,7 @@ fn prop(target: &JsValue, key: &str) -> JsValue {
 }
 
 fn sdk(storage: &str, hook: &js_sys::Function) -> AttuneSdk {
-    AttuneSdk::new("shop", "/v1/batch", CONFIG, storage, Some(hook.clone())).unwrap()
+    AttuneSdk::new("shop", "/nowhere/v1/batch", CONFIG, storage, Some(hook.clone()), None).unwrap()
 }
 
 fn status(sdk: &AttuneSdk, purpose: &str) -> (String, String) {
@@ -156,6 +170,7 @@ fn errors_are_real_error_objects_with_a_code_and_field() {
         r#"{"purposes":[{"id":"Bad","label":"x","description":"y"}]}"#,
         "memory",
         None,
+        None,
     )
     .err()
     .unwrap();
@@ -184,4 +199,59 @@ fn event_props_that_are_not_json_are_refused() {
     assert_eq!(prop(&err, "code").as_string().as_deref(), Some("invalid_props"));
     let err = sdk.track("x", JsValue::from(3), "analytics").unwrap_err();
     assert_eq!(prop(&err, "code").as_string().as_deref(), Some("invalid_props"));
+}
+
+#[wasm_bindgen_test]
+async fn the_queue_is_stored_stripped_and_picked_up_by_the_next_page() {
+    restore();
+    let (hook, warnings) = recorder();
+    let first = sdk("local", &hook);
+    first.grant(vec!["analytics".into()], "banner").unwrap();
+    let props = js_sys::JSON::parse(r#"{"path":"/p/1?email=jane@example.com","email":"jane@example.com"}"#).unwrap();
+    let id = first.track("page_view", props, "analytics").unwrap();
+    assert_eq!(*warnings.borrow(), ["prop_stripped"]);
+    settle().await;
+    let queue = stored("attune:queue").expect("the queue is written without waiting for a send");
+    assert!(queue.contains(&id));
+    assert!(!queue.contains("jane"), "only what may leave is stored: {queue}");
+    first.destroy();
+
+    let second = sdk("local", &hook);
+    assert_eq!(second.pending(), [0, 1, 0], "the next page picks the event up");
+    second.withdraw(vec!["analytics".into()], "api").unwrap();
+    assert_eq!(stored("attune:queue"), None, "withdrawal purges the stored queue");
+    second.destroy();
+    restore();
+}
+
+#[wasm_bindgen_test]
+async fn a_withdrawal_in_another_tab_reaches_this_one() {
+    restore();
+    let (hook, _) = recorder();
+    let calls = Rc::new(RefCell::new(0));
+    let counter = calls.clone();
+    let on_change = Closure::<dyn FnMut()>::new(move || *counter.borrow_mut() += 1);
+    let tab_a = AttuneSdk::new(
+        "shop",
+        "/nowhere/v1/batch",
+        CONFIG,
+        "local",
+        Some(hook.clone()),
+        Some(on_change.into_js_value().unchecked_into()),
+    )
+    .unwrap();
+    tab_a.grant(vec!["analytics".into()], "banner").unwrap();
+    tab_a.track("x", JsValue::NULL, "analytics").unwrap();
+    settle().await;
+
+    let tab_b = sdk("local", &hook);
+    tab_b.withdraw(vec!["analytics".into()], "banner").unwrap();
+    other_tab_changed("attune:consent");
+    settle().await;
+    assert_eq!(status(&tab_a, "analytics").0, "denied");
+    assert_eq!(tab_a.pending(), [0, 0, 0], "tab A dropped what it had queued");
+    assert_eq!(*calls.borrow(), 1, "tab A's page was told");
+    tab_a.destroy();
+    tab_b.destroy();
+    restore();
 }

@@ -1,0 +1,158 @@
+//! The egress log: the last payloads that actually left the device — what, when, where and for
+//! which purpose — kept on the device so the visitor can see them.
+
+use crate::purpose::PurposeId;
+use crate::time::Millis;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::collections::VecDeque;
+
+/// Payloads kept.
+pub const MAX_ENTRIES: usize = 20;
+/// Bytes (JSON) kept at most; the oldest entries go first.
+pub const MAX_LOG_BYTES: usize = 96 * 1024;
+
+/// How a payload left.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
+pub enum Transport {
+    Fetch,
+    /// `navigator.sendBeacon` while the page was going away: the answer is never seen.
+    Beacon,
+}
+
+/// What became of a payload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
+pub enum SendOutcome {
+    /// The collector stored it.
+    Delivered,
+    /// It will be sent again (network error, 408, 429, 5xx).
+    WillRetry,
+    /// Split in two and sent again (413).
+    Split,
+    /// The collector refused it for good; it will not be sent again.
+    Refused,
+    /// Handed to the browser as a beacon.
+    HandedOff,
+    /// Cancelled because consent was withdrawn while it was on its way.
+    Aborted,
+}
+
+/// One event as it was sent.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
+pub struct SentEvent {
+    pub id: String,
+    pub name: String,
+    pub purpose: PurposeId,
+    pub ts: Millis,
+    #[cfg_attr(feature = "typescript", ts(type = "Record<string, string | number | boolean>"))]
+    pub props: Map<String, Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "typescript", ts(optional))]
+    pub pid: Option<String>,
+}
+
+/// One payload that left the device.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
+pub struct SentPayload {
+    pub at: Millis,
+    pub destination: String,
+    pub transport: Transport,
+    /// The HTTP status, if one was seen.
+    pub status: Option<u16>,
+    pub outcome: SendOutcome,
+    pub bytes: usize,
+    pub purposes: Vec<PurposeId>,
+    pub events: Vec<SentEvent>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct EgressLog {
+    entries: VecDeque<(SentPayload, usize)>,
+    bytes: usize,
+}
+
+impl EgressLog {
+    pub fn from_entries(entries: Vec<SentPayload>) -> Self {
+        let mut log = Self::default();
+        for entry in entries {
+            log.push(entry);
+        }
+        log
+    }
+
+    pub fn push(&mut self, entry: SentPayload) {
+        let size = serde_json::to_string(&entry).map_or(usize::MAX, |s| s.len());
+        if size > MAX_LOG_BYTES {
+            return;
+        }
+        self.entries.push_back((entry, size));
+        self.bytes += size;
+        while self.entries.len() > MAX_ENTRIES || self.bytes > MAX_LOG_BYTES {
+            let (_, gone) = self.entries.pop_front().expect("over a bound means not empty");
+            self.bytes -= gone;
+        }
+    }
+
+    /// Oldest first.
+    pub fn entries(&self) -> impl Iterator<Item = &SentPayload> {
+        self.entries.iter().map(|(e, _)| e)
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn payload(at: u64, events: usize) -> SentPayload {
+        let event = SentEvent {
+            id: "0".repeat(32),
+            name: "page_view".into(),
+            purpose: PurposeId::parse("analytics").unwrap(),
+            ts: Millis(at),
+            props: Map::new(),
+            pid: None,
+        };
+        SentPayload {
+            at: Millis(at),
+            destination: "/v1/batch".into(),
+            transport: Transport::Fetch,
+            status: Some(200),
+            outcome: SendOutcome::Delivered,
+            bytes: 100,
+            purposes: vec![event.purpose.clone()],
+            events: vec![event; events],
+        }
+    }
+
+    #[test]
+    fn keeps_the_newest_entries_within_count_and_bytes() {
+        let mut log = EgressLog::default();
+        for at in 0..30 {
+            log.push(payload(at, 1));
+        }
+        assert_eq!(log.len(), MAX_ENTRIES);
+        assert_eq!(log.entries().next().unwrap().at, Millis(10));
+        for at in 100..110 {
+            log.push(payload(at, 60));
+        }
+        let bytes: usize = log.entries().map(|e| serde_json::to_string(e).unwrap().len()).sum();
+        assert!(bytes <= MAX_LOG_BYTES, "{bytes}");
+        assert_eq!(log.entries().last().unwrap().at, Millis(109));
+    }
+}

@@ -1,0 +1,91 @@
+//! Pseudonymous ids: one random id per purpose that asks for one, so events of different
+//! purposes cannot be joined by id. An id exists only while its purpose is granted: it is created
+//! the first time an event of that purpose leaves, replaced after the purpose's `rotateDays`, and
+//! forgotten the moment the purpose is no longer granted (a later grant starts a new one).
+
+use crate::ids::{is_lower_hex, IdGenerator};
+use crate::purpose::PurposeId;
+use crate::time::Millis;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PseudonymousId {
+    pub id: String,
+    /// When this id was created; it is replaced `rotateDays` later.
+    pub since: Millis,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PseudonymousIds {
+    ids: BTreeMap<PurposeId, PseudonymousId>,
+}
+
+impl PseudonymousIds {
+    pub fn from_map(ids: BTreeMap<PurposeId, PseudonymousId>) -> Self {
+        let ids = ids.into_iter().filter(|(_, v)| is_lower_hex(&v.id, 32)).collect();
+        Self { ids }
+    }
+
+    pub fn as_map(&self) -> &BTreeMap<PurposeId, PseudonymousId> {
+        &self.ids
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// The purpose's id at `now`, creating or rotating it as needed.
+    pub fn current(&mut self, purpose: &PurposeId, rotate_days: u32, now: Millis, gen: &mut IdGenerator) -> String {
+        let rotate_ms = u64::from(rotate_days) * Millis::DAY;
+        let fresh = |entry: &PseudonymousId| now.since(entry.since) < rotate_ms && entry.since.0 <= now.0 + Millis::DAY;
+        match self.ids.get(purpose) {
+            Some(entry) if fresh(entry) => entry.id.clone(),
+            _ => {
+                let entry = PseudonymousId { id: gen.next_hex128(), since: now };
+                let id = entry.id.clone();
+                self.ids.insert(purpose.clone(), entry);
+                id
+            }
+        }
+    }
+
+    /// Forgets the ids of purposes no longer granted. Returns whether anything was forgotten.
+    pub fn retain(&mut self, keep: impl Fn(&PurposeId) -> bool) -> bool {
+        let before = self.ids.len();
+        self.ids.retain(|p, _| keep(p));
+        self.ids.len() != before
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_per_purpose_rotate_and_are_forgotten_on_withdrawal() {
+        let mut gen = IdGenerator::new([1; 32]);
+        let mut ids = PseudonymousIds::default();
+        let (a, m) = (PurposeId::parse("analytics").unwrap(), PurposeId::parse("marketing").unwrap());
+        let t0 = Millis(1_000 * Millis::DAY);
+        let first = ids.current(&a, 30, t0, &mut gen);
+        assert_ne!(first, ids.current(&m, 30, t0, &mut gen), "purposes never share an id");
+        assert_eq!(first, ids.current(&a, 30, Millis(t0.0 + 29 * Millis::DAY), &mut gen));
+        let rotated = ids.current(&a, 30, Millis(t0.0 + 30 * Millis::DAY), &mut gen);
+        assert_ne!(first, rotated);
+        assert!(ids.retain(|p| p != &a));
+        let regranted = ids.current(&a, 30, Millis(t0.0 + 30 * Millis::DAY), &mut gen);
+        assert_ne!(regranted, rotated, "a new grant starts a new id");
+    }
+
+    #[test]
+    fn an_id_dated_in_the_future_is_replaced() {
+        let mut gen = IdGenerator::new([2; 32]);
+        let a = PurposeId::parse("analytics").unwrap();
+        let mut stored = BTreeMap::new();
+        stored.insert(a.clone(), PseudonymousId { id: "ab".repeat(16), since: Millis(100 * Millis::DAY) });
+        let mut ids = PseudonymousIds::from_map(stored);
+        assert_ne!(ids.current(&a, 30, Millis(Millis::DAY), &mut gen), "ab".repeat(16));
+    }
+}
