@@ -1,6 +1,7 @@
 //! Shared request state and the router that ties the handlers together.
 
 use std::collections::HashSet;
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -12,6 +13,7 @@ use tower_http::services::ServeDir;
 use tower_http::set_header::{SetResponseHeader, SetResponseHeaderLayer};
 
 use crate::config::Config;
+use crate::limit::{Limiter, DEFAULT_MAX_KEYS};
 use crate::routes;
 use crate::store::Store;
 
@@ -26,6 +28,14 @@ pub struct AppState {
     pub test_api: bool,
     pub static_dir: Option<PathBuf>,
     pub csp: HeaderValue,
+    /// Batches per site id; `None` when unlimited.
+    pub site_limiter: Option<Arc<Limiter<String>>>,
+    /// Batches per device (client IP address); `None` when unlimited.
+    pub device_limiter: Option<Arc<Limiter<IpAddr>>>,
+    /// Take the device address from `X-Forwarded-For`.
+    pub trust_forwarded_for: bool,
+    /// Held while a batch is written, so writers take turns in arrival order.
+    pub write_turn: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl AppState {
@@ -40,6 +50,10 @@ impl AppState {
             // Config::resolve has already checked that the CSP is a valid header value.
             csp: HeaderValue::from_str(&config.csp)
                 .unwrap_or_else(|_| HeaderValue::from_static(crate::config::DEFAULT_CSP)),
+            site_limiter: config.rate_per_site.map(|rate| Arc::new(Limiter::new(rate, DEFAULT_MAX_KEYS))),
+            device_limiter: config.rate_per_device.map(|rate| Arc::new(Limiter::new(rate, DEFAULT_MAX_KEYS))),
+            trust_forwarded_for: config.trust_forwarded_for,
+            write_turn: Arc::default(),
         }
     }
 }

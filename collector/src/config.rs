@@ -8,9 +8,10 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use clap::builder::BoolishValueParser;
-use clap::Parser;
+use clap::{Parser, ValueEnum};
 use serde::Deserialize;
 
+use crate::limit::Rate;
 use crate::validate::is_site_id;
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -20,6 +21,21 @@ pub const DEFAULT_CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsaf
 style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; \
 base-uri 'none'; frame-ancestors 'none'; require-trusted-types-for 'script'; \
 trusted-types 'none'";
+/// Default sustained batches per second per site id.
+pub const DEFAULT_RATE_PER_SITE: f64 = 1000.0;
+/// Default sustained batches per second per device (client IP address).
+pub const DEFAULT_RATE_PER_DEVICE: f64 = 20.0;
+
+/// How log lines are written to stderr.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
 
 /// Command-line interface. Every option can also come from an environment
 /// variable or the `--config` file.
@@ -31,7 +47,9 @@ trusted-types 'none'";
 )]
 pub struct Cli {
     /// TOML file with any of the options below (keys: bind, port, db,
-    /// static-dir, csp, site-ids, allowed-origins, test-api).
+    /// static-dir, csp, site-ids, allowed-origins, test-api, rate-per-site,
+    /// burst-per-site, rate-per-device, burst-per-device,
+    /// trust-forwarded-for, log-format).
     #[arg(long, env = "ATTUNE_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
 
@@ -77,6 +95,39 @@ pub struct Cli {
         value_parser = BoolishValueParser::new()
     )]
     pub test_api: Option<bool>,
+
+    /// Batches per second each site id may send (0 = no limit) [default: 1000].
+    #[arg(long, env = "ATTUNE_RATE_PER_SITE", value_name = "BATCHES_PER_S")]
+    pub rate_per_site: Option<f64>,
+
+    /// Batches a site id may send at once above its rate [default: 2 × rate].
+    #[arg(long, env = "ATTUNE_BURST_PER_SITE", value_name = "BATCHES")]
+    pub burst_per_site: Option<u32>,
+
+    /// Batches per second each device (client IP) may send (0 = no limit) [default: 20].
+    #[arg(long, env = "ATTUNE_RATE_PER_DEVICE", value_name = "BATCHES_PER_S")]
+    pub rate_per_device: Option<f64>,
+
+    /// Batches a device may send at once above its rate [default: 2 × rate].
+    #[arg(long, env = "ATTUNE_BURST_PER_DEVICE", value_name = "BATCHES")]
+    pub burst_per_device: Option<u32>,
+
+    /// Take the device's IP from the last X-Forwarded-For entry (only behind
+    /// a reverse proxy that sets it).
+    #[arg(
+        long,
+        env = "ATTUNE_TRUST_FORWARDED_FOR",
+        value_name = "BOOL",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true",
+        value_parser = BoolishValueParser::new()
+    )]
+    pub trust_forwarded_for: Option<bool>,
+
+    /// Log line format on stderr [default: text].
+    #[arg(long, env = "ATTUNE_LOG_FORMAT", value_name = "FORMAT")]
+    pub log_format: Option<LogFormat>,
 }
 
 /// The config file: the same options as the command line.
@@ -93,10 +144,16 @@ pub struct FileConfig {
     #[serde(default)]
     pub allowed_origins: Vec<String>,
     pub test_api: Option<bool>,
+    pub rate_per_site: Option<f64>,
+    pub burst_per_site: Option<u32>,
+    pub rate_per_device: Option<f64>,
+    pub burst_per_device: Option<u32>,
+    pub trust_forwarded_for: Option<bool>,
+    pub log_format: Option<LogFormat>,
 }
 
 /// Fully resolved settings.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     pub bind: SocketAddr,
     pub db: PathBuf,
@@ -107,6 +164,13 @@ pub struct Config {
     /// Normalised `scheme://host[:port]`, lowercase.
     pub allowed_origins: Vec<String>,
     pub test_api: bool,
+    /// `None`: no per-site limit.
+    pub rate_per_site: Option<Rate>,
+    /// `None`: no per-device limit.
+    pub rate_per_device: Option<Rate>,
+    /// Take the device address from `X-Forwarded-For` instead of the socket.
+    pub trust_forwarded_for: bool,
+    pub log_format: LogFormat,
 }
 
 impl Default for Config {
@@ -119,8 +183,21 @@ impl Default for Config {
             site_ids: Vec::new(),
             allowed_origins: Vec::new(),
             test_api: false,
+            rate_per_site: Some(default_rate(DEFAULT_RATE_PER_SITE)),
+            rate_per_device: Some(default_rate(DEFAULT_RATE_PER_DEVICE)),
+            trust_forwarded_for: false,
+            log_format: LogFormat::Text,
         }
     }
+}
+
+fn default_rate(per_second: f64) -> Rate {
+    Rate { per_second, burst: default_burst(per_second) }
+}
+
+/// Twice the rate, at least 1.
+fn default_burst(per_second: f64) -> u32 {
+    (per_second * 2.0).ceil().clamp(1.0, f64::from(u32::MAX)) as u32
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -137,6 +214,10 @@ pub enum ConfigError {
     Origin(String),
     #[error("invalid CSP {0:?}: not a valid header value")]
     Csp(String),
+    #[error("invalid {option} {value}: expected a finite number of batches per second ≥ 0 (0 = no limit)")]
+    Rate { option: &'static str, value: f64 },
+    #[error("invalid {option} 0: expected at least 1 batch")]
+    Burst { option: &'static str },
 }
 
 impl Config {
@@ -191,8 +272,33 @@ impl Config {
             site_ids,
             allowed_origins,
             test_api: cli.test_api.or(file.test_api).unwrap_or(false),
+            rate_per_site: resolve_rate(
+                ("rate-per-site", cli.rate_per_site.or(file.rate_per_site), DEFAULT_RATE_PER_SITE),
+                ("burst-per-site", cli.burst_per_site.or(file.burst_per_site)),
+            )?,
+            rate_per_device: resolve_rate(
+                ("rate-per-device", cli.rate_per_device.or(file.rate_per_device), DEFAULT_RATE_PER_DEVICE),
+                ("burst-per-device", cli.burst_per_device.or(file.burst_per_device)),
+            )?,
+            trust_forwarded_for: cli.trust_forwarded_for.or(file.trust_forwarded_for).unwrap_or(false),
+            log_format: cli.log_format.or(file.log_format).unwrap_or_default(),
         })
     }
+}
+
+/// A rate option and its burst option: `None` when the rate is 0.
+fn resolve_rate(
+    (rate_option, rate, default): (&'static str, Option<f64>, f64),
+    (burst_option, burst): (&'static str, Option<u32>),
+) -> Result<Option<Rate>, ConfigError> {
+    let per_second = rate.unwrap_or(default);
+    if !per_second.is_finite() || per_second < 0.0 {
+        return Err(ConfigError::Rate { option: rate_option, value: per_second });
+    }
+    if burst == Some(0) {
+        return Err(ConfigError::Burst { option: burst_option });
+    }
+    Ok((per_second > 0.0).then(|| Rate { per_second, burst: burst.unwrap_or_else(|| default_burst(per_second)) }))
 }
 
 fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
@@ -272,6 +378,39 @@ mod tests {
         assert!(matches!(resolve(&["--allowed-origin", "https://x.example/path"]), Err(ConfigError::Origin(_))));
         assert!(matches!(resolve(&["--csp", "a\nb"]), Err(ConfigError::Csp(_))));
         assert!(toml::from_str::<FileConfig>("bogus = 1").is_err());
+    }
+
+    #[test]
+    fn rate_limits_default_on_and_can_be_tuned_or_disabled() {
+        let cfg = Config::resolve(Cli::default(), FileConfig::default()).unwrap();
+        assert_eq!(cfg.rate_per_site, Some(Rate { per_second: 1000.0, burst: 2000 }));
+        assert_eq!(cfg.rate_per_device, Some(Rate { per_second: 20.0, burst: 40 }));
+        assert!(!cfg.trust_forwarded_for);
+
+        let file: FileConfig = toml::from_str(
+            "rate-per-site = 0.5\nburst-per-device = 3\ntrust-forwarded-for = true\nlog-format = \"json\"",
+        )
+        .unwrap();
+        let cfg = Config::resolve(cli(&["--rate-per-device", "0"]), file).unwrap();
+        assert_eq!(cfg.rate_per_site, Some(Rate { per_second: 0.5, burst: 1 }));
+        assert_eq!(cfg.rate_per_device, None, "0 disables the limit");
+        assert!(cfg.trust_forwarded_for);
+        assert_eq!(cfg.log_format, LogFormat::Json);
+
+        let cfg =
+            Config::resolve(cli(&["--rate-per-device", "5", "--burst-per-device", "7", "--log-format", "text"]), {
+                toml::from_str("log-format = \"json\"").unwrap()
+            })
+            .unwrap();
+        assert_eq!(cfg.rate_per_device, Some(Rate { per_second: 5.0, burst: 7 }));
+        assert_eq!(cfg.log_format, LogFormat::Text, "the flag beats the file");
+
+        let resolve = |args: &[&str]| Config::resolve(cli(args), FileConfig::default());
+        let err = resolve(&["--rate-per-site=-1"]).unwrap_err();
+        assert!(err.to_string().starts_with("invalid rate-per-site -1"), "{err}");
+        assert!(matches!(resolve(&["--rate-per-site", "NaN"]), Err(ConfigError::Rate { .. })));
+        assert!(matches!(resolve(&["--burst-per-device", "0"]), Err(ConfigError::Burst { .. })));
+        assert!(Cli::try_parse_from(["attune-collector", "--log-format", "xml"]).is_err());
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Every way a request can fail, turned into the wire-format error JSON in
 //! one place: `{"error": {"code": "...", "field": "...", "message": "..."}}`.
 
-use axum::http::StatusCode;
+use axum::http::header::RETRY_AFTER;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Map, Value};
@@ -19,6 +20,14 @@ pub enum ApiError {
     OriginNotAllowed(String),
     #[error("request body is larger than {limit} bytes")]
     TooLarge { limit: usize },
+    #[error("request body is larger than {limit} bytes once decompressed")]
+    TooLargeDecompressed { limit: usize },
+    #[error("Content-Encoding {0:?} is not supported; send gzip or identity")]
+    UnsupportedEncoding(String),
+    #[error("body is not valid gzip: {0}")]
+    BadGzip(String),
+    #[error("too many batches; retry after {retry_after} s")]
+    RateLimited { retry_after: u64 },
     #[error("could not read the request body: {0}")]
     BodyRead(String),
     #[error("storage failed: {0}")]
@@ -30,9 +39,11 @@ pub enum ApiError {
 impl ApiError {
     fn status(&self) -> StatusCode {
         match self {
-            Self::Invalid(_) | Self::BodyRead(_) => StatusCode::BAD_REQUEST,
+            Self::Invalid(_) | Self::BodyRead(_) | Self::BadGzip(_) => StatusCode::BAD_REQUEST,
             Self::UnknownSite(_) | Self::OriginNotAllowed(_) => StatusCode::FORBIDDEN,
-            Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::TooLarge { .. } | Self::TooLargeDecompressed { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedEncoding(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Store(_) | Self::Task(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -42,9 +53,11 @@ impl ApiError {
             Self::Invalid(e) => e.code(),
             Self::UnknownSite(_) => "unknown_site",
             Self::OriginNotAllowed(_) => "origin_not_allowed",
-            Self::TooLarge { .. } => "too_large",
-            // A body that cannot be read is as unusable as one that is not JSON.
-            Self::BodyRead(_) => "invalid_json",
+            Self::TooLarge { .. } | Self::TooLargeDecompressed { .. } => "too_large",
+            Self::UnsupportedEncoding(_) => "unsupported_encoding",
+            Self::RateLimited { .. } => "rate_limited",
+            // A body that cannot be read or decompressed is as unusable as one that is not JSON.
+            Self::BodyRead(_) | Self::BadGzip(_) => "invalid_json",
             Self::Store(_) | Self::Task(_) => "internal",
         }
     }
@@ -81,6 +94,10 @@ impl IntoResponse for ApiError {
             error.insert("field".into(), field.into());
         }
         error.insert("message".into(), self.message().into());
-        (status, Json(json!({ "error": Value::Object(error) }))).into_response()
+        let mut response = (status, Json(json!({ "error": Value::Object(error) }))).into_response();
+        if let Self::RateLimited { retry_after } = self {
+            response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(retry_after));
+        }
+        response
     }
 }

@@ -7,6 +7,7 @@
 pub mod app;
 pub mod config;
 pub mod error;
+pub mod limit;
 pub mod origin;
 pub mod routes;
 pub mod server;

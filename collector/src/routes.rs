@@ -1,53 +1,162 @@
 //! HTTP handlers: `/v1/batch`, `/healthz` and the optional `/__test/*` API.
 
+use std::io::Read;
+use std::net::{IpAddr, SocketAddr};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::body::Body;
-use axum::extract::State;
-use axum::http::header::{ALLOW, CONTENT_LENGTH};
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::header::{ALLOW, CONTENT_ENCODING, CONTENT_LENGTH};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use flate2::read::GzDecoder;
 use http_body_util::BodyExt;
+use serde::Serialize;
 use serde_json::json;
 
 use crate::app::AppState;
 use crate::error::ApiError;
+use crate::limit::retry_after_secs;
 use crate::origin::{self, OriginCheck};
-use crate::validate;
+use crate::store::InsertOutcome;
+use crate::validate::{self, Rejection};
 
-/// Largest accepted request body: 512 KiB.
+/// Largest accepted request body, on the wire and after decompression: 512 KiB.
 pub const MAX_BODY_BYTES: usize = 512 * 1024;
 
+/// The `200` answer to `POST /v1/batch`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BatchReply {
+    /// Events that were new and are now stored.
+    pub accepted: usize,
+    /// Valid events whose id was already stored.
+    pub duplicates: usize,
+    /// Events that broke a rule, in body order; always present.
+    pub rejected: Vec<Rejection>,
+}
+
 /// `POST /v1/batch`.
-pub async fn post_batch(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
-    let origin = origin::check(&headers, &state.allowed_origins);
+pub async fn post_batch(State(state): State<AppState>, request: Request) -> Response {
+    let started = std::time::Instant::now();
+    let (parts, body) = request.into_parts();
+    let origin = origin::check(&parts.headers, &state.allowed_origins);
     if let OriginCheck::Denied(o) = origin {
         return ApiError::OriginNotAllowed(o).into_response();
     }
-    let mut response = match ingest(&state, &headers, body).await {
-        Ok(outcome) => Json(outcome).into_response(),
+    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip());
+    let device = device_ip(&parts.headers, peer, state.trust_forwarded_for);
+    let mut response = match ingest(&state, &parts.headers, device, body, started).await {
+        Ok(reply) => Json(reply).into_response(),
         Err(e) => e.into_response(),
     };
     origin.apply(response.headers_mut());
     response
 }
 
-async fn ingest(state: &AppState, headers: &HeaderMap, body: Body) -> Result<crate::store::InsertOutcome, ApiError> {
-    let bytes = read_limited(headers, body, MAX_BODY_BYTES).await?;
-    let batch = validate::parse_batch(&bytes)?;
+async fn ingest(
+    state: &AppState,
+    headers: &HeaderMap,
+    device: Option<IpAddr>,
+    body: Body,
+    started: std::time::Instant,
+) -> Result<BatchReply, ApiError> {
+    // The clock of the rate limits: tokio's, so tests can pause it.
+    let now = tokio::time::Instant::now();
+    if let (Some(limiter), Some(ip)) = (&state.device_limiter, device) {
+        limiter.check(&ip, now).map_err(|wait| ApiError::RateLimited { retry_after: retry_after_secs(wait) })?;
+    }
+    let gzip = is_gzip(headers)?;
+    let wire = read_limited(headers, body, MAX_BODY_BYTES).await?;
+    let bytes = wire.len();
+
+    // Decompressing, parsing and storing are CPU and disk work: off the executor.
+    let mut batch = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
+        let body = if gzip { gunzip(&wire, MAX_BODY_BYTES)? } else { wire };
+        Ok(validate::parse_batch(&body)?)
+    })
+    .await??;
     if let Some(allowed) = &state.site_ids {
         if !allowed.contains(&batch.site_id) {
             return Err(ApiError::UnknownSite(batch.site_id));
         }
     }
-
-    let received_at = now_millis();
-    let store = state.store.clone();
+    if let Some(limiter) = &state.site_limiter {
+        limiter
+            .check(&batch.site_id, now)
+            .map_err(|wait| ApiError::RateLimited { retry_after: retry_after_secs(wait) })?;
+    }
+    let rejected = std::mem::take(&mut batch.rejected);
     let site_id = batch.site_id.clone();
-    let outcome = tokio::task::spawn_blocking(move || store.insert_batch(&batch, received_at)).await??;
-    tracing::info!(site_id, accepted = outcome.accepted, duplicates = outcome.duplicates, "batch stored");
-    Ok(outcome)
+    let outcome = if batch.events.is_empty() {
+        InsertOutcome { accepted: 0, duplicates: 0 }
+    } else {
+        // Writers queue in arrival order (tokio's mutex is fair), so a burst
+        // of batches is committed first come, first served.
+        let _turn = state.write_turn.lock().await;
+        let store = state.store.clone();
+        tokio::task::spawn_blocking(move || store.insert_batch(&batch, now_millis())).await??
+    };
+    let reply = BatchReply { accepted: outcome.accepted, duplicates: outcome.duplicates, rejected };
+
+    tracing::info!(
+        site_id,
+        accepted = reply.accepted,
+        duplicates = reply.duplicates,
+        rejected = reply.rejected.len(),
+        bytes,
+        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "batch"
+    );
+    Ok(reply)
+}
+
+/// The address rate limits are counted against: the socket peer, or with
+/// `trust_forwarded_for` the last `X-Forwarded-For` entry (the one the
+/// nearest proxy appended), falling back to the peer.
+fn device_ip(headers: &HeaderMap, peer: Option<IpAddr>, trust_forwarded_for: bool) -> Option<IpAddr> {
+    if trust_forwarded_for {
+        let forwarded = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .next_back()
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .and_then(|ip| ip.trim().parse().ok());
+        if forwarded.is_some() {
+            return forwarded;
+        }
+    }
+    peer
+}
+
+/// `true` for `Content-Encoding: gzip`, `false` for none or `identity`.
+fn is_gzip(headers: &HeaderMap) -> Result<bool, ApiError> {
+    let mut values = headers.get_all(CONTENT_ENCODING).iter();
+    let Some(value) = values.next() else {
+        return Ok(false);
+    };
+    let text = String::from_utf8_lossy(value.as_bytes()).trim().to_ascii_lowercase();
+    match text.as_str() {
+        _ if values.next().is_some() => Err(ApiError::UnsupportedEncoding(format!("{text}, …"))),
+        "identity" => Ok(false),
+        "gzip" | "x-gzip" => Ok(true),
+        _ => Err(ApiError::UnsupportedEncoding(text)),
+    }
+}
+
+/// Decompresses a gzip body, giving up as soon as the output passes
+/// `limit` bytes, so a small bomb never expands in memory.
+fn gunzip(compressed: &[u8], limit: usize) -> Result<Vec<u8>, ApiError> {
+    let mut out = Vec::with_capacity(compressed.len().saturating_mul(4).min(limit + 1));
+    GzDecoder::new(compressed)
+        .take(limit as u64 + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| ApiError::BadGzip(e.to_string()))?;
+    if out.len() > limit {
+        return Err(ApiError::TooLargeDecompressed { limit });
+    }
+    Ok(out)
 }
 
 /// Reads the whole body, refusing it as soon as it passes `limit` bytes

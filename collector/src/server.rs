@@ -2,6 +2,7 @@
 
 use std::future::Future;
 use std::io::Write;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
@@ -25,12 +26,15 @@ pub enum RunError {
 
 /// Serves `app` on `listener` until `shutdown` completes, then stops
 /// accepting connections and waits for in-flight requests to finish.
+/// Handlers see the peer address as `ConnectInfo<SocketAddr>`.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 /// Opens the store, binds, prints
@@ -40,7 +44,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
     let db = config.db.clone();
     let store = tokio::task::spawn_blocking(move || Store::open(db)).await.map_err(std::io::Error::other)??;
     let store = Arc::new(store);
-    let state = AppState::new(&config, store);
+    let state = AppState::new(&config, store.clone());
 
     let listener =
         TcpListener::bind(config.bind).await.map_err(|source| RunError::Bind { addr: config.bind, source })?;
@@ -57,6 +61,9 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
         site_ids = ?config.site_ids,
         allowed_origins = ?config.allowed_origins,
         test_api = config.test_api,
+        rate_per_site = ?config.rate_per_site,
+        rate_per_device = ?config.rate_per_device,
+        trust_forwarded_for = config.trust_forwarded_for,
         "collector started"
     );
     if config.test_api {
@@ -64,6 +71,12 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
     }
 
     serve(listener, build_app(state), shutdown).await?;
+    // Every connection is closed and every handler has answered, so every
+    // `200` batch is committed. Checkpoint the WAL and close the database.
+    match Arc::try_unwrap(store) {
+        Ok(store) => tokio::task::spawn_blocking(move || store.close()).await.map_err(std::io::Error::other)??,
+        Err(_) => tracing::warn!("database still in use at shutdown; leaving it to close on exit"),
+    }
     tracing::info!("collector stopped");
     Ok(())
 }

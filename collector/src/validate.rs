@@ -5,7 +5,15 @@
 //! every rejection names the JSON path of the offending value (for example
 //! `events[3].id` or `consent.granted[1]`) and says what was expected and
 //! what was found.
+//!
+//! The envelope (`v`, `siteId`, `sentAt`, `consent`, and `events` being an
+//! array of 1–500 items) is all or nothing: a fault there rejects the whole
+//! body. Each event is then checked on its own; a bad event becomes a
+//! [`Rejection`] and the others are kept.
 
+use std::io::Write;
+
+use serde::Serialize;
 use serde_json::{Map, Value};
 
 /// Most events one batch may carry.
@@ -16,14 +24,26 @@ pub const MAX_SITE_ID_LEN: usize = 64;
 pub const MAX_PURPOSE_LEN: usize = 32;
 /// Longest event name, in characters.
 pub const MAX_EVENT_NAME_LEN: usize = 64;
+/// Most keys in one event's `props`.
+pub const MAX_PROPS: usize = 64;
+/// Longest `props` key, in characters.
+pub const MAX_PROP_KEY_LEN: usize = 64;
+/// Longest `props` string value, in characters.
+pub const MAX_PROP_STRING_CHARS: usize = 2048;
+/// Largest event, in bytes of compact JSON.
+pub const MAX_EVENT_BYTES: usize = 32 * 1024;
 
-/// A request body that passed every rule of the wire format.
+/// A request body whose envelope passed every rule of the wire format,
+/// split into the events that passed their own rules and those that did not.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Batch {
     pub site_id: String,
     pub sent_at: i64,
     pub consent: Consent,
+    /// Events that passed validation, in body order.
     pub events: Vec<Event>,
+    /// Events that did not, in body order.
+    pub rejected: Vec<Rejection>,
 }
 
 /// The consent state the device reported with the batch.
@@ -40,11 +60,39 @@ pub struct Event {
     pub name: String,
     pub purpose: String,
     pub ts: i64,
-    /// Always a JSON object.
+    /// Always a JSON object of strings, finite numbers and booleans.
     pub props: Value,
+    /// The purpose-scoped pseudonymous id, when the purpose has one.
+    pub pid: Option<String>,
 }
 
-/// Why a body was rejected. Each variant maps to one wire-format error code.
+/// One event that was not stored, as reported in the `200` response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rejection {
+    /// Position of the event in `events`.
+    pub index: usize,
+    /// The event's id, when it was a valid id; `null` otherwise.
+    pub id: Option<String>,
+    pub code: &'static str,
+    /// JSON path of the offending value, e.g. `events[3].props.path`.
+    pub field: String,
+    pub message: String,
+}
+
+impl Rejection {
+    fn new(index: usize, id: Option<String>, error: &ValidationError) -> Self {
+        Self {
+            index,
+            id,
+            code: error.code(),
+            field: error.field().unwrap_or_default().to_owned(),
+            message: error.message(),
+        }
+    }
+}
+
+/// Why a body or an event was rejected. Each variant maps to one
+/// wire-format error code.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ValidationError {
     /// The body is not UTF-8 or not JSON at all.
@@ -62,6 +110,9 @@ pub enum ValidationError {
     /// An event's purpose is not in `consent.granted`.
     #[error("{field}: purpose {purpose:?} is not in consent.granted")]
     PurposeNotGranted { field: String, purpose: String },
+    /// An event is larger than [`MAX_EVENT_BYTES`] when serialized.
+    #[error("{field}: event is {size} bytes, more than {MAX_EVENT_BYTES}")]
+    EventTooLarge { field: String, size: usize },
 }
 
 impl ValidationError {
@@ -73,6 +124,7 @@ impl ValidationError {
             Self::MissingField { .. } => "missing_field",
             Self::UnknownField { .. } => "unknown_field",
             Self::PurposeNotGranted { .. } => "purpose_not_granted",
+            Self::EventTooLarge { .. } => "too_large",
         }
     }
 
@@ -83,7 +135,8 @@ impl ValidationError {
             Self::InvalidField { field, .. }
             | Self::MissingField { field }
             | Self::UnknownField { field }
-            | Self::PurposeNotGranted { field, .. } => Some(field),
+            | Self::PurposeNotGranted { field, .. }
+            | Self::EventTooLarge { field, .. } => Some(field),
         }
     }
 
@@ -95,6 +148,9 @@ impl ValidationError {
             Self::UnknownField { .. } => "field is not part of wire format v1".to_owned(),
             Self::PurposeNotGranted { purpose, .. } => {
                 format!("purpose \"{purpose}\" is not listed in consent.granted")
+            }
+            Self::EventTooLarge { size, .. } => {
+                format!("event is {size} bytes as compact JSON; the limit is {MAX_EVENT_BYTES} bytes")
             }
         }
     }
@@ -130,17 +186,28 @@ pub fn validate_batch(root: &Value) -> Result<Batch> {
 
     let sent_at = expect_timestamp(require(obj, "", "sentAt")?, "sentAt")?;
     let consent = validate_consent(require(obj, "", "consent")?)?;
-    let events = validate_events(require(obj, "", "events")?, &consent.granted)?;
+    let items = expect_event_array(require(obj, "", "events")?)?;
 
-    Ok(Batch { site_id: site_id.to_owned(), sent_at, consent, events })
+    let mut events = Vec::with_capacity(items.len());
+    let mut rejected = Vec::new();
+    for (index, item) in items.iter().enumerate() {
+        match validate_event(item, &format!("events[{index}]"), &consent.granted) {
+            Ok(event) => events.push(event),
+            Err(error) => rejected.push(Rejection::new(index, valid_event_id(item), &error)),
+        }
+    }
+
+    Ok(Batch { site_id: site_id.to_owned(), sent_at, consent, events, rejected })
 }
 
 const SITE_ID_RULE: &str = "a string of 1-64 characters from [A-Za-z0-9_-]";
 const PURPOSE_RULE: &str = "a purpose id: 1-32 characters from [a-z0-9_-]";
 const RECEIPT_HASH_RULE: &str = "64 lowercase hex characters";
 const EVENT_ID_RULE: &str = "32 lowercase hex characters";
+const PID_RULE: &str = "32 lowercase hex characters";
 const EVENT_NAME_RULE: &str = "a string of 1-64 characters";
 const TIMESTAMP_RULE: &str = "a non-negative integer (milliseconds since the Unix epoch)";
+const PROP_VALUE_RULE: &str = "a string of at most 2048 characters, a finite number or a boolean";
 
 fn validate_consent(value: &Value) -> Result<Consent> {
     let obj = expect_object(value, "consent", "an object")?;
@@ -169,7 +236,7 @@ fn validate_consent(value: &Value) -> Result<Consent> {
     Ok(Consent { receipt_hash: hash.to_owned(), granted: purposes })
 }
 
-fn validate_events(value: &Value, granted: &[String]) -> Result<Vec<Event>> {
+fn expect_event_array(value: &Value) -> Result<&[Value]> {
     let Value::Array(items) = value else {
         return Err(invalid("events", "an array of 1-500 events", value));
     };
@@ -179,12 +246,21 @@ fn validate_events(value: &Value, granted: &[String]) -> Result<Vec<Event>> {
             message: format!("expected an array of 1-{MAX_EVENTS} events, found {} events", items.len()),
         });
     }
-    items.iter().enumerate().map(|(i, item)| validate_event(item, &format!("events[{i}]"), granted)).collect()
+    Ok(items)
+}
+
+/// The event's `id` when it is a well-formed id, for reporting a rejection.
+fn valid_event_id(value: &Value) -> Option<String> {
+    value.get("id").and_then(Value::as_str).filter(|id| is_lower_hex(id, 32)).map(str::to_owned)
 }
 
 fn validate_event(value: &Value, path: &str, granted: &[String]) -> Result<Event> {
     let obj = expect_object(value, path, "an event object")?;
-    reject_unknown(obj, path, &["id", "name", "purpose", "ts", "props"])?;
+    let size = json_size(value);
+    if size > MAX_EVENT_BYTES {
+        return Err(ValidationError::EventTooLarge { field: path.to_owned(), size });
+    }
+    reject_unknown(obj, path, &["id", "name", "purpose", "ts", "props", "pid"])?;
 
     let id_path = format!("{path}.id");
     let id = expect_str(require(obj, path, "id")?, &id_path, EVENT_ID_RULE)?;
@@ -211,9 +287,77 @@ fn validate_event(value: &Value, path: &str, granted: &[String]) -> Result<Event
     let ts = expect_timestamp(require(obj, path, "ts")?, &format!("{path}.ts"))?;
 
     let props = require(obj, path, "props")?;
-    expect_object(props, &format!("{path}.props"), "an object (may be empty)")?;
+    validate_props(props, &format!("{path}.props"))?;
 
-    Ok(Event { id: id.to_owned(), name: name.to_owned(), purpose: purpose.to_owned(), ts, props: props.clone() })
+    let pid = match obj.get("pid") {
+        None => None,
+        Some(value) => {
+            let pid_path = format!("{path}.pid");
+            let pid = expect_str(value, &pid_path, PID_RULE)?;
+            if !is_lower_hex(pid, 32) {
+                return Err(invalid_str(&pid_path, PID_RULE, pid));
+            }
+            Some(pid.to_owned())
+        }
+    };
+
+    Ok(Event { id: id.to_owned(), name: name.to_owned(), purpose: purpose.to_owned(), ts, props: props.clone(), pid })
+}
+
+/// `props`: a flat object of at most 64 keys `[A-Za-z0-9_]{1,64}` whose
+/// values are strings (≤ 2048 characters), finite numbers or booleans.
+fn validate_props(value: &Value, path: &str) -> Result<()> {
+    let obj = expect_object(value, path, "an object (may be empty)")?;
+    if obj.len() > MAX_PROPS {
+        return Err(ValidationError::InvalidField {
+            field: path.to_owned(),
+            message: format!("expected at most {MAX_PROPS} keys, found {} keys", obj.len()),
+        });
+    }
+    for (key, value) in obj {
+        if !is_prop_key(key) {
+            return Err(ValidationError::InvalidField {
+                field: path.to_owned(),
+                message: format!(
+                    "expected keys of 1-{MAX_PROP_KEY_LEN} characters from [A-Za-z0-9_], found key {}",
+                    describe_str(key)
+                ),
+            });
+        }
+        let ok = match value {
+            Value::String(s) => s.len() <= MAX_PROP_STRING_CHARS || s.chars().count() <= MAX_PROP_STRING_CHARS,
+            Value::Number(n) => n.as_f64().is_some_and(f64::is_finite),
+            Value::Bool(_) => true,
+            Value::Null | Value::Array(_) | Value::Object(_) => false,
+        };
+        if !ok {
+            return Err(invalid(&format!("{path}.{key}"), PROP_VALUE_RULE, value));
+        }
+    }
+    Ok(())
+}
+
+/// `[A-Za-z0-9_]{1,64}`.
+fn is_prop_key(s: &str) -> bool {
+    !s.is_empty() && s.len() <= MAX_PROP_KEY_LEN && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// Length of `value` as compact JSON, without building the string.
+fn json_size(value: &Value) -> usize {
+    struct Count(usize);
+    impl Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    // Writing a `Value` into a sink that never fails cannot fail.
+    let _ = serde_json::to_writer(&mut count, value);
+    count.0
 }
 
 /// `[A-Za-z0-9_-]{1,64}`.
@@ -333,6 +477,14 @@ mod tests {
         validate_batch(v).expect_err("batch should be rejected")
     }
 
+    /// The one rejection of a batch whose envelope is valid.
+    fn rejection(v: &Value) -> Rejection {
+        let batch = validate_batch(v).expect("envelope is valid");
+        assert!(batch.events.is_empty(), "the event should be rejected: {:?}", batch.events);
+        assert_eq!(batch.rejected.len(), 1, "{:?}", batch.rejected);
+        batch.rejected[0].clone()
+    }
+
     #[test]
     fn accepts_the_documented_example() {
         let batch = validate_batch(&valid()).unwrap();
@@ -341,6 +493,8 @@ mod tests {
         assert_eq!(batch.consent.granted, ["necessary", "analytics"]);
         assert_eq!(batch.events.len(), 1);
         assert_eq!(batch.events[0].props, json!({"path": "/product/42"}));
+        assert_eq!(batch.events[0].pid, None);
+        assert!(batch.rejected.is_empty());
     }
 
     #[test]
@@ -358,8 +512,8 @@ mod tests {
         assert_eq!(err(&v).field(), Some("sentAt"));
         let mut v = valid();
         v["events"][0]["ts"] = json!(-1);
-        let e = err(&v);
-        assert_eq!((e.code(), e.field()), ("invalid_field", Some("events[0].ts")));
+        let r = rejection(&v);
+        assert_eq!((r.code, r.field.as_str()), ("invalid_field", "events[0].ts"));
     }
 
     #[test]
@@ -369,8 +523,9 @@ mod tests {
         assert_eq!(err(&v).field(), Some("consent.extra"));
         let mut v = valid();
         v["events"][0]["userId"] = json!("x");
-        let e = err(&v);
-        assert_eq!((e.code(), e.field()), ("unknown_field", Some("events[0].userId")));
+        let r = rejection(&v);
+        assert_eq!((r.code, r.field.as_str()), ("unknown_field", "events[0].userId"));
+        assert_eq!(r.id.as_deref(), Some("5d0c8e2f9b1a4c3d8e7f6a5b4c3d2e1f"), "a valid id is reported");
     }
 
     #[test]
@@ -386,13 +541,104 @@ mod tests {
     fn props_must_be_an_object_and_name_must_fit() {
         let mut v = valid();
         v["events"][0]["props"] = json!([]);
-        assert_eq!(err(&v).field(), Some("events[0].props"));
+        assert_eq!(rejection(&v).field, "events[0].props");
         let mut v = valid();
         v["events"][0]["name"] = json!("n".repeat(65));
-        assert_eq!(err(&v).field(), Some("events[0].name"));
+        assert_eq!(rejection(&v).field, "events[0].name");
         let mut v = valid();
         v["events"][0]["name"] = json!("é".repeat(64));
-        assert!(validate_batch(&v).is_ok(), "64 non-ASCII characters fit");
+        assert_eq!(validate_batch(&v).unwrap().events.len(), 1, "64 non-ASCII characters fit");
+    }
+
+    #[test]
+    fn props_are_flat_scalars_with_bounded_keys_and_strings() {
+        let accept = |props: Value| {
+            let mut v = valid();
+            v["events"][0]["props"] = props;
+            validate_batch(&v).unwrap().events.len() == 1
+        };
+        let reject = |props: Value| {
+            let mut v = valid();
+            v["events"][0]["props"] = props;
+            let r = rejection(&v);
+            (r.code, r.field, r.message)
+        };
+        assert!(accept(json!({"path": "/p", "price": 12.5, "qty": -3, "sale": true, "A_z9": ""})));
+        assert!(accept(json!({"s": "é".repeat(MAX_PROP_STRING_CHARS)})), "2048 non-ASCII characters fit");
+        let many: Map<String, Value> = (0..MAX_PROPS).map(|i| (format!("k{i}"), json!(i))).collect();
+        assert!(accept(Value::Object(many.clone())));
+
+        for (props, field) in [
+            (json!({"nested": {"a": 1}}), "events[0].props.nested"),
+            (json!({"list": [1]}), "events[0].props.list"),
+            (json!({"nothing": null}), "events[0].props.nothing"),
+            (json!({"long": "x".repeat(MAX_PROP_STRING_CHARS + 1)}), "events[0].props.long"),
+        ] {
+            let (code, got, message) = reject(props);
+            assert_eq!((code, got.as_str()), ("invalid_field", field), "{message}");
+            assert!(message.starts_with("expected a string of at most 2048 characters"), "{message}");
+        }
+        let (code, field, message) = reject(json!({"bad key": 1}));
+        assert_eq!((code, field.as_str()), ("invalid_field", "events[0].props"));
+        assert!(message.contains("\"bad key\""), "{message}");
+        assert_eq!(reject(json!({"": 1})).1, "events[0].props");
+        assert_eq!(reject(json!({"k".repeat(65): 1})).1, "events[0].props");
+        let mut too_many = many;
+        too_many.insert("one_more".into(), json!(1));
+        let (_, field, message) = reject(Value::Object(too_many));
+        assert_eq!((field.as_str(), message.as_str()), ("events[0].props", "expected at most 64 keys, found 65 keys"));
+    }
+
+    #[test]
+    fn pid_is_optional_but_must_be_32_lowercase_hex() {
+        let mut v = valid();
+        v["events"][0]["pid"] = json!("0123456789abcdef0123456789abcdef");
+        assert_eq!(validate_batch(&v).unwrap().events[0].pid.as_deref(), Some("0123456789abcdef0123456789abcdef"));
+        for bad in [json!("0123456789ABCDEF0123456789ABCDEF"), json!("abc"), json!(null), json!(7)] {
+            v["events"][0]["pid"] = bad.clone();
+            let r = rejection(&v);
+            assert_eq!((r.code, r.field.as_str()), ("invalid_field", "events[0].pid"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn an_event_over_32_kib_is_too_large_on_its_own() {
+        let mut v = valid();
+        let big: Map<String, Value> = (0..20).map(|i| (format!("k{i}"), json!("x".repeat(2000)))).collect();
+        v["events"][0]["props"] = Value::Object(big);
+        let mut small = v["events"][0].clone();
+        small["id"] = json!("f".repeat(32));
+        small["props"] = json!({});
+        v["events"].as_array_mut().unwrap().push(small);
+        let batch = validate_batch(&v).unwrap();
+        assert_eq!(batch.events.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["f".repeat(32)]);
+        let r = &batch.rejected[0];
+        assert_eq!((r.index, r.code, r.field.as_str()), (0, "too_large", "events[0]"));
+        assert!(r.message.contains("the limit is 32768 bytes"), "{}", r.message);
+    }
+
+    #[test]
+    fn bad_events_are_reported_by_index_and_good_ones_kept() {
+        let mut v = valid();
+        let good = v["events"][0].clone();
+        let mut not_granted = good.clone();
+        not_granted["id"] = json!("1".repeat(32));
+        not_granted["purpose"] = json!("marketing");
+        let mut bad_id = good.clone();
+        bad_id["id"] = json!("XYZ");
+        v["events"] = json!([not_granted, good, bad_id, 5]);
+        let batch = validate_batch(&v).unwrap();
+        assert_eq!(batch.events.len(), 1);
+        let got: Vec<_> = batch.rejected.iter().map(|r| (r.index, r.id.as_deref(), r.code, r.field.as_str())).collect();
+        let one = "1".repeat(32);
+        assert_eq!(
+            got,
+            [
+                (0, Some(one.as_str()), "purpose_not_granted", "events[0].purpose"),
+                (2, None, "invalid_field", "events[2].id"),
+                (3, None, "invalid_field", "events[3]"),
+            ]
+        );
     }
 
     #[test]

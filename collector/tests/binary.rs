@@ -21,6 +21,11 @@ impl Collector {
 
     /// Like [`Collector::start`], with extra environment variables.
     fn start_with_env(args: &[&str], envs: &[(&str, &str)]) -> Self {
+        Self::spawn(args, envs, "error", Stdio::inherit())
+    }
+
+    /// Starts the binary with `RUST_LOG=log_level` and its stderr going to `stderr`.
+    fn spawn(args: &[&str], envs: &[(&str, &str)], log_level: &str, stderr: Stdio) -> Self {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_attune-collector"));
         for (key, _) in std::env::vars() {
             if key.starts_with("ATTUNE_") {
@@ -30,9 +35,9 @@ impl Collector {
         let mut child = cmd
             .args(args)
             .envs(envs.iter().copied())
-            .env("RUST_LOG", "error")
+            .env("RUST_LOG", log_level)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("spawn attune-collector");
         let mut line = String::new();
@@ -74,6 +79,12 @@ impl Collector {
         assert!(killed.success());
     }
 
+    /// Sends SIGTERM, waits for the exit, and hands back the child process.
+    fn wait_exit_child_after_term(self) -> (bool, Child) {
+        self.signal_term();
+        self.wait_exit_child()
+    }
+
     /// Sends SIGTERM and returns whether it exited successfully in time.
     fn terminate(self) -> bool {
         self.signal_term();
@@ -81,16 +92,21 @@ impl Collector {
     }
 
     /// Waits up to 10 s for the process to exit; true if it exited cleanly.
-    fn wait_exit(mut self) -> bool {
+    fn wait_exit(self) -> bool {
+        self.wait_exit_child().0
+    }
+
+    /// Like [`Collector::wait_exit`], also handing back the child process.
+    fn wait_exit_child(mut self) -> (bool, Child) {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
-                return status.success();
+                return (status.success(), self.child);
             }
             if Instant::now() > deadline {
                 self.child.kill().unwrap();
                 self.child.wait().unwrap();
-                return false;
+                return (false, self.child);
             }
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -126,6 +142,13 @@ fn event_ids(collector: &Collector) -> Vec<String> {
     json["events"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap().to_owned()).collect()
 }
 
+/// Event ids read straight from the database file, with the collector stopped.
+fn ids_in_db(db: &Path) -> Vec<String> {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let mut stmt = conn.prepare("SELECT id FROM events ORDER BY rowid").unwrap();
+    stmt.query_map([], |r| r.get(0)).unwrap().collect::<Result<_, _>>().unwrap()
+}
+
 fn remove_db_dir(db: &Path) {
     std::fs::remove_dir_all(db.parent().unwrap()).unwrap();
 }
@@ -140,12 +163,12 @@ fn binary_serves_on_port_zero_and_keeps_events_across_a_sigterm_restart() {
     let collector = Collector::start(&["--port", "0", "--db", db_arg, "--test-api"]);
     assert_eq!(collector.request("GET", "/healthz", ""), (200, "ok".to_owned()));
     let (status, body) = collector.request("POST", "/v1/batch", &batch(&[&id_a]));
-    assert_eq!((status, body.as_str()), (200, r#"{"accepted":1,"duplicates":0}"#));
+    assert_eq!((status, body.as_str()), (200, r#"{"accepted":1,"duplicates":0,"rejected":[]}"#));
     assert!(collector.terminate(), "clean exit on SIGTERM");
 
     let collector = Collector::start(&["--port", "0", "--db", db_arg, "--test-api"]);
     let (status, body) = collector.request("POST", "/v1/batch", &batch(&[&id_a, &id_b]));
-    assert_eq!((status, body.as_str()), (200, r#"{"accepted":1,"duplicates":1}"#));
+    assert_eq!((status, body.as_str()), (200, r#"{"accepted":1,"duplicates":1,"rejected":[]}"#));
     assert_eq!(event_ids(&collector), [id_a, id_b]);
     assert!(collector.terminate());
     remove_db_dir(&db);
@@ -174,7 +197,7 @@ fn a_request_in_flight_at_sigterm_is_finished_and_stored() {
     let mut reply = String::new();
     stream.read_to_string(&mut reply).unwrap();
     assert!(reply.starts_with("HTTP/1.1 200 "), "{reply}");
-    assert!(reply.ends_with(r#"{"accepted":1,"duplicates":0}"#), "{reply}");
+    assert!(reply.ends_with(r#"{"accepted":1,"duplicates":0,"rejected":[]}"#), "{reply}");
     assert!(collector.wait_exit(), "clean exit after the in-flight request");
 
     let collector = Collector::start(&["--port", "0", "--db", db_arg, "--test-api"]);
@@ -210,4 +233,50 @@ fn binary_refuses_bad_options_with_a_clear_message() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("invalid site id"), "{stderr}");
     assert!(out.stdout.is_empty(), "no listening line on failure");
+}
+
+#[test]
+fn sigterm_after_a_batch_leaves_it_committed_and_the_database_closed_cleanly() {
+    let db = temp_db("clean-close");
+    let collector = Collector::start(&["--port", "0", "--db", db.to_str().unwrap()]);
+    let ids: Vec<String> = (0..50).map(|i| format!("{i:032x}")).collect();
+    let (status, body) =
+        collector.request("POST", "/v1/batch", &batch(&ids.iter().map(String::as_str).collect::<Vec<_>>()));
+    assert_eq!((status, body.as_str()), (200, r#"{"accepted":50,"duplicates":0,"rejected":[]}"#));
+    assert!(collector.terminate(), "clean exit on SIGTERM");
+    // Closing checkpointed the write-ahead log into the main file.
+    let wal = db.with_file_name("collector.sqlite-wal");
+    assert!(!wal.exists() || std::fs::metadata(&wal).unwrap().len() == 0, "WAL left behind at {}", wal.display());
+    assert_eq!(ids_in_db(&db), ids);
+    remove_db_dir(&db);
+}
+
+#[test]
+fn json_logs_have_one_structured_line_per_batch() {
+    let collector = Collector::spawn(
+        &["--port", "0", "--db", ":memory:", "--log-format", "json"],
+        &[],
+        "attune_collector=info",
+        Stdio::piped(),
+    );
+    let mut body = batch(&[&"a".repeat(32), &"b".repeat(32)]);
+    body = body.replacen(r#""purpose":"analytics""#, r#""purpose":"ads""#, 1);
+    let (status, reply) = collector.request("POST", "/v1/batch", &body);
+    assert_eq!(status, 200, "{reply}");
+    let (clean, mut child) = collector.wait_exit_child_after_term();
+    assert!(clean);
+    let mut stderr = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    let lines: Vec<Value> = stderr
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON log line ({e}): {l}")))
+        .collect();
+    let batch_lines: Vec<&Value> = lines.iter().filter(|l| l["message"] == "batch").collect();
+    assert_eq!(batch_lines.len(), 1, "{stderr}");
+    let line = batch_lines[0];
+    assert_eq!(line["site_id"], "demo-shop");
+    assert_eq!((&line["accepted"], &line["duplicates"], &line["rejected"]), (&json!(1), &json!(0), &json!(1)));
+    assert_eq!(line["bytes"], json!(body.len()));
+    assert!(line["latency_ms"].as_f64().is_some_and(|ms| ms >= 0.0), "{line}");
+    assert_eq!(line["level"], "INFO");
 }
