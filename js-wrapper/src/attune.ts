@@ -1,6 +1,14 @@
 import type { AttuneSdk } from '../wasm/attune_wasm.js';
 import { AttuneError, toAttuneError } from './errors.js';
-import type { BannerText, ConsentReceipt, ConsentView, GcmValue, SiteConfig } from './generated/index.js';
+import type {
+  BannerText,
+  ConsentReceipt,
+  ConsentView,
+  EgressManifest,
+  GcmValue,
+  SentPayload,
+  SiteConfig,
+} from './generated/index.js';
 import { loadWasm, type WasmSource } from './wasm.js';
 import { showConsentBanner } from './banner.js';
 import { bridgeGoogleConsentMode, type Gtag } from './gcm.js';
@@ -94,17 +102,20 @@ export class Consent {
 
   #change(change: (sdk: AttuneSdk) => boolean): boolean {
     const changed = this.#owner.call(change) ?? false;
-    if (changed) {
-      const view = this.get();
-      for (const listener of [...this.#listeners]) {
-        try {
-          listener(view);
-        } catch (e) {
-          this.#owner.warn(toAttuneError(e, 'listener_failed'));
-        }
+    if (changed) this.notify();
+    return changed;
+  }
+
+  /** @internal Tells every listener about the current state (after a change here or in another tab). */
+  notify(): void {
+    const view = this.get();
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener(view);
+      } catch (e) {
+        this.#owner.warn(toAttuneError(e, 'listener_failed'));
       }
     }
-    return changed;
   }
 }
 
@@ -142,14 +153,17 @@ export class Attune {
         throw new AttuneError('Attune needs crypto.getRandomValues (a browser or Node ≥ 18)', 'no_crypto');
       }
       const glue = await loadWasm(options.wasm);
+      let attune: Attune | undefined;
       const sdk = new glue.AttuneSdk(
         options.siteId,
         options.endpoint,
         JSON.stringify(options.config ?? {}),
         options.storage ?? 'local',
         (warning: AttuneError) => Attune.#report(onWarning, warning, 'warn'),
+        // Consent changed in another tab of this site.
+        () => attune?.consent.notify(),
       );
-      const attune = new Attune(sdk, undefined, onWarning);
+      attune = new Attune(sdk, undefined, onWarning);
       const wantsBanner = options.ui?.banner ?? true;
       if (wantsBanner && typeof document !== 'undefined' && attune.consent.get().needsBanner) {
         showConsentBanner(attune, { reopened: false });
@@ -180,11 +194,32 @@ export class Attune {
   }
 
   /**
-   * Captures an event for `purpose`. Returns its id, or `null` if it was refused (the reason goes
-   * to `onWarning`). Events of an undecided purpose wait in memory for the visitor's answer.
+   * Captures an event for `purpose`. Only events declared in `config.collect[purpose].events`
+   * leave, with only their declared props, coarsened (a URL becomes its path, a price a range);
+   * undeclared props are stripped and reported once to `onWarning`. Returns the event's id, or
+   * `null` if it was refused (the reason goes to `onWarning`). Events of an undecided purpose
+   * wait in memory for the visitor's answer.
    */
   track(name: string, props: Record<string, unknown> | undefined, purpose: string): string | null {
     return this.call((sdk) => sdk.track(name, props, purpose));
+  }
+
+  /**
+   * Every field that can leave the device, by purpose, with its destination and retention:
+   * derived from `config.collect`, so it is exactly what the SDK enforces.
+   */
+  egressManifest(): EgressManifest | null {
+    return this.call((sdk) => sdk.egressManifest() as EgressManifest);
+  }
+
+  /** The manifest as a Markdown table, for a privacy page. */
+  egressManifestTable(): string | null {
+    return this.call((sdk) => sdk.egressManifestTable());
+  }
+
+  /** The last payloads that actually left this device (what, when, where, which purpose), oldest first. */
+  egressLog(): SentPayload[] {
+    return this.call((sdk) => sdk.egressLog() as SentPayload[]) ?? [];
   }
 
   /** Sends whatever may leave now; resolves when the collector has answered. */

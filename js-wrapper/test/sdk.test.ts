@@ -40,7 +40,17 @@ async function start(overrides: Partial<AttuneOptions> = {}): Promise<Attune> {
     endpoint: '/v1/batch',
     wasm,
     storage: 'memory',
-    config: { purposes: [{ id: 'support_chat', label: 'Chat', description: 'Keeps your chat.' }] },
+    config: {
+      purposes: [{ id: 'support_chat', label: 'Chat', description: 'Keeps your chat.' }],
+      collect: {
+        analytics: {
+          retentionDays: 30,
+          pseudonymousId: { rotateDays: 30 },
+          events: { page_view: { path: 'urlPath' } },
+        },
+        marketing: { retentionDays: 90, events: { ad_click: { price: { bucket: [10, 50] } } } },
+      },
+    },
     onWarning: (w) => warnings.push(w),
     ...overrides,
   });
@@ -124,6 +134,58 @@ describe('the door out', () => {
     await attune.flush();
     expect(sent).toEqual([]);
     expect(attune.consent.get().purposes.find((p) => p.id === 'analytics')?.status).toBe('denied');
+  });
+
+  it('sends only declared events and props, coarsened, and says what it stripped', async () => {
+    const attune = await start();
+    attune.consent.grant(['analytics', 'marketing']);
+    expect(attune.track('purchase', {}, 'analytics')).toBeNull();
+    attune.track('page_view', { path: 'https://shop.example/p/1?email=jane@example.com', email: 'jane@example.com' }, 'analytics');
+    attune.track('ad_click', { price: 42.5 }, 'marketing');
+    await attune.flush();
+    expect(warnings.map((w) => [w.code, w.field])).toEqual([
+      ['undeclared_event', 'name'],
+      ['prop_stripped', 'props.email'],
+    ]);
+    const events = sent.flatMap((b) => b.body.events);
+    expect(events.map((e) => e.props)).toEqual([{ path: '/p/1' }, { price: '10-50' }]);
+    expect(JSON.stringify(sent)).not.toContain('jane');
+    const pids = events.map((e) => (e as { pid?: string }).pid);
+    expect(pids[0]).toMatch(/^[0-9a-f]{32}$/);
+    expect(pids[1]).toBeUndefined(); // marketing declares no pseudonymous id
+  });
+
+  it('keeps a log of what left, and a manifest of what can', async () => {
+    const attune = await start();
+    attune.consent.grant(['analytics']);
+    attune.track('page_view', { path: '/cart' }, 'analytics');
+    await attune.flush();
+    const log = attune.egressLog();
+    expect(log).toHaveLength(1);
+    expect(log[0]).toMatchObject({ destination: '/v1/batch', status: 200, outcome: 'delivered', purposes: ['analytics'] });
+    expect(log[0]!.events[0]).toMatchObject({ name: 'page_view', props: { path: '/cart' } });
+
+    const manifest = attune.egressManifest()!;
+    expect(manifest.destination).toBe('/v1/batch');
+    const fields = manifest.rows.map((r) => `${r.purpose}:${r.field}`);
+    expect(fields).toContain('analytics:events[].props.path');
+    expect(fields).toContain('analytics:events[].pid');
+    expect(fields).not.toContain('marketing:events[].pid');
+    expect(attune.egressManifestTable()).toContain('| `events[].props.price` | marketing | ad_click | range: <10, 10-50, >=50 |');
+  });
+
+  it('splits a batch the collector finds too large', async () => {
+    const attune = await start();
+    attune.consent.grant(['analytics']);
+    vi.stubGlobal('fetch', vi.fn(async (url: string, init: RequestInit) => {
+      const body = JSON.parse(String(init.body));
+      if (body.events.length > 1) return new Response('', { status: 413 });
+      sent.push({ url, body });
+      return new Response('{}', { status: 200 });
+    }));
+    const ids = ['/a', '/b', '/c', '/d'].map((path) => attune.track('page_view', { path }, 'analytics'));
+    await attune.flush();
+    expect(sent.flatMap((b) => b.body.events.map((e) => e.id))).toEqual(ids);
   });
 
   it('a refused batch is not retried, a failed one is', async () => {

@@ -56,12 +56,9 @@ pub struct OutgoingBatch {
 }
 
 /// What `track` did with an event.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TrackResult {
     pub id: String,
-    #[cfg_attr(feature = "typescript", ts(type = "\"queued\" | \"buffered\" | \"dropped\""))]
     pub status: Captured,
     /// Properties removed because the config does not declare them (or their value did not fit).
     pub stripped: Vec<String>,

@@ -3,6 +3,7 @@ import type { BannerText } from "./BannerText.js";
 import type { DefaultDecision } from "./DefaultDecision.js";
 import type { EgressConfig } from "./EgressConfig.js";
 import type { PolicyConfig } from "./PolicyConfig.js";
+import type { PurposeCollect } from "./PurposeCollect.js";
 import type { PurposeConfig } from "./PurposeConfig.js";
 import type { SignalConfig } from "./SignalConfig.js";
 
@@ -24,4 +25,9 @@ purposes?: Array<PurposeConfig>,
 /**
  * Answer assumed before the visitor chooses. Everything but `necessary` defaults to denied.
  */
-defaults?: { [key in string]: DefaultDecision }, signals?: SignalConfig, banner?: BannerText, egress?: EgressConfig, };
+defaults?: { [key in string]: DefaultDecision }, signals?: SignalConfig, banner?: BannerText, egress?: EgressConfig, 
+/**
+ * What may leave the device, per purpose: event names, their properties and how each is
+ * coarsened. Nothing undeclared leaves. Keys are purpose ids.
+ */
+collect?: { [key in string]: PurposeCollect }, };
