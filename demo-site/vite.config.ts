@@ -21,6 +21,7 @@ export default defineConfig({
         index: page('./index.html'),
         product: page('./product.html'),
         cart: page('./cart.html'),
+        'your-data': page('./your-data.html'),
         'bench-empty': page('./bench-empty.html'),
         'bench-sdk': page('./bench-sdk.html'),
       },

@@ -9,3 +9,4 @@ cd "$(dirname "$0")/../demo-site"
 npm install --no-audit --no-fund --no-save --loglevel=error ../js-wrapper/attune-sdk-0.1.0.tgz
 npx --no-install tsc --noEmit
 npx --no-install vite build --logLevel warn
+node scripts/write-manifest.mjs

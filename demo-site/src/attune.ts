@@ -1,7 +1,7 @@
 // One place where the shop starts the SDK and wires the shared page chrome
 // (footer "Privacy settings" link, consent summary, receipt download).
-import { Attune } from '@attune/sdk';
-import siteConfig from './attune-config.json';
+import { Attune, type SiteConfig } from '@attune/sdk';
+import configJson from './attune-config.json';
 import { byId } from './dom';
 import { renderCartCount } from './cart';
 
@@ -15,6 +15,10 @@ declare global {
     attune?: AttuneInstance;
   }
 }
+
+// JSON imports widen string literals ("urlPath" becomes string), so the file is typed here; the
+// SDK validates it fully at runtime and reports every problem with its path.
+export const siteConfig = configJson as SiteConfig & typeof configJson;
 
 const PURPOSES: readonly { id: PurposeId; label: string }[] = siteConfig.purposes.map((p) => ({
   id: p.id as PurposeId,

@@ -33,7 +33,7 @@ export function noteInterest(attune: AttuneInstance, product: Product): void {
   // decides, and drops it if personalization is denied.
   attune.track(
     'product_interest',
-    { productId: product.id, category: product.category, tags: product.tags },
+    { productId: product.id, category: product.category },
     'personalization',
   );
   if (!attune.ready || !isGranted(attune.consent.get(), 'personalization')) return;

@@ -6,11 +6,9 @@
 //! fit its rule is stripped too. What survives is coarsened (a URL becomes its path, a price
 //! becomes a range), so the queue never holds more than the site promised to send.
 
-use serde::de::{self, Deserializer, MapAccess, Visitor};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
-use std::fmt;
 
 /// Longest string any rule lets through.
 pub const MAX_TEXT_CHARS: usize = 2048;
@@ -128,15 +126,25 @@ impl FieldRule {
 fn bucket_labels(bounds: &[f64]) -> Vec<String> {
     let mut labels = Vec::with_capacity(bounds.len() + 1);
     if let Some(first) = bounds.first() {
-        labels.push(format!("<{first}"));
+        labels.push(format!("<{}", number(*first)));
     }
     for pair in bounds.windows(2) {
-        labels.push(format!("{}-{}", pair[0], pair[1]));
+        labels.push(format!("{}-{}", number(pair[0]), number(pair[1])));
     }
     if let Some(last) = bounds.last() {
-        labels.push(format!(">={last}"));
+        labels.push(format!(">={}", number(*last)));
     }
     labels
+}
+
+/// A bound as text: whole numbers without ".0". (serde_json's float printer, not `{}`: core's
+/// float formatting would add ~15 KB to the wasm.)
+fn number(n: f64) -> String {
+    if n.fract() == 0.0 && n.abs() < 9e15 {
+        (n as i64).to_string()
+    } else {
+        Value::from(n).to_string()
+    }
 }
 
 fn is_token(s: &str) -> bool {
@@ -183,58 +191,201 @@ fn url_origin(raw: &str) -> Option<String> {
         .then(|| format!("{}://{}", scheme.to_ascii_lowercase(), host.to_ascii_lowercase()))
 }
 
-impl<'de> Deserialize<'de> for FieldRule {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct RuleVisitor;
-        const NAMES: &[&str] = &["urlPath", "urlOrigin", "token", "count", "number", "boolean", "text"];
-        const KEYS: &[&str] = &["oneOf", "bucket", "text"];
+impl FieldRule {
+    const NAMES: &'static str = "\"urlPath\", \"urlOrigin\", \"token\", \"count\", \"number\", \"boolean\", \"text\"";
 
-        #[derive(Deserialize)]
-        #[serde(rename_all = "camelCase", deny_unknown_fields)]
-        struct TextOptions {
-            max_length: u32,
-        }
-
-        impl<'de> Visitor<'de> for RuleVisitor {
-            type Value = FieldRule;
-
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a rule name (\"urlPath\", \"token\", ...) or an object such as {\"oneOf\": [...]}")
-            }
-
-            fn visit_str<E: de::Error>(self, name: &str) -> Result<FieldRule, E> {
-                Ok(match name {
-                    "urlPath" => FieldRule::UrlPath,
-                    "urlOrigin" => FieldRule::UrlOrigin,
-                    "token" => FieldRule::Token,
-                    "count" => FieldRule::Count,
-                    "number" => FieldRule::Number,
-                    "boolean" => FieldRule::Boolean,
-                    "text" => FieldRule::Text { max_length: DEFAULT_TEXT_CHARS },
-                    other => return Err(E::unknown_variant(other, NAMES)),
-                })
-            }
-
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<FieldRule, A::Error> {
-                let key: String = map.next_key()?.ok_or_else(|| de::Error::invalid_length(0, &self))?;
-                let rule = match key.as_str() {
-                    "oneOf" => FieldRule::OneOf(map.next_value()?),
-                    "bucket" => FieldRule::Bucket(map.next_value()?),
-                    "text" => FieldRule::Text { max_length: map.next_value::<TextOptions>()?.max_length },
-                    other => return Err(de::Error::unknown_field(other, KEYS)),
-                };
-                if let Some(extra) = map.next_key::<String>()? {
-                    return Err(de::Error::custom(format!("a rule object has one key, found also `{extra}`")));
+    /// Reads a rule from the config: a name, or an object with one of `oneOf`, `bucket`, `text`.
+    pub fn from_value(value: &Value) -> Result<FieldRule, String> {
+        let rule = match value {
+            Value::String(name) => match name.as_str() {
+                "urlPath" => FieldRule::UrlPath,
+                "urlOrigin" => FieldRule::UrlOrigin,
+                "token" => FieldRule::Token,
+                "count" => FieldRule::Count,
+                "number" => FieldRule::Number,
+                "boolean" => FieldRule::Boolean,
+                "text" => FieldRule::Text { max_length: DEFAULT_TEXT_CHARS },
+                other => return Err(format!("unknown rule {other:?}, expected one of {}", Self::NAMES)),
+            },
+            Value::Object(map) if map.len() == 1 => {
+                let (key, inner) = map.iter().next().expect("one entry");
+                match key.as_str() {
+                    "oneOf" => FieldRule::OneOf(
+                        inner
+                            .as_array()
+                            .and_then(|a| a.iter().map(|v| v.as_str().map(str::to_owned)).collect())
+                            .ok_or("expected \"oneOf\" to be a list of strings")?,
+                    ),
+                    "bucket" => FieldRule::Bucket(
+                        inner
+                            .as_array()
+                            .and_then(|a| a.iter().map(Value::as_f64).collect())
+                            .ok_or("expected \"bucket\" to be a list of numbers")?,
+                    ),
+                    "text" => {
+                        let max_length = inner
+                            .as_object()
+                            .filter(|o| o.len() == 1)
+                            .and_then(|o| o.get("maxLength"))
+                            .and_then(Value::as_u64)
+                            .ok_or("expected {\"text\": {\"maxLength\": <number>}}")?;
+                        FieldRule::Text { max_length: u32::try_from(max_length).unwrap_or(u32::MAX) }
+                    }
+                    other => return Err(format!("unknown rule `{other}`, expected `oneOf`, `bucket` or `text`")),
                 }
-                Ok(rule)
             }
+            _ => {
+                return Err(format!("expected a rule name ({}) or an object such as {{\"oneOf\": [...]}}", Self::NAMES))
+            }
+        };
+        match rule.check() {
+            Some(problem) => Err(problem),
+            None => Ok(rule),
         }
-        deserializer.deserialize_any(RuleVisitor)
     }
 }
 
 /// Declared properties of one event: property name → rule.
 pub type EventSpec = BTreeMap<String, FieldRule>;
+
+/// The data one purpose may send (`config.collect.<purpose>`).
+///
+/// ```ts
+/// const analytics: PurposeCollect = {
+///   retentionDays: 395,
+///   pseudonymousId: { rotateDays: 30 },
+///   events: { page_view: { path: "urlPath", referrer: "urlOrigin" } },
+/// };
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export, rename_all = "camelCase"))]
+pub struct PurposeCollect {
+    /// How long the site's collector keeps these events, in days (shown to visitors).
+    pub retention_days: u32,
+    /// Give this purpose's events a random id of their own, replaced every `rotateDays`.
+    /// Absent: the events carry no identifier at all.
+    #[cfg_attr(feature = "typescript", ts(optional))]
+    pub pseudonymous_id: Option<PseudonymousIdConfig>,
+    /// Event name → property name → rule (`"urlPath"`, `"token"`, `{"bucket": [10, 50]}`, ...).
+    #[cfg_attr(
+        feature = "typescript",
+        ts(
+            type = "Record<string, Record<string, \"urlPath\" | \"urlOrigin\" | \"token\" | \"count\" | \"number\" | \"boolean\" | \"text\" | { oneOf: string[] } | { bucket: number[] } | { text: { maxLength: number } }>>"
+        )
+    )]
+    pub events: BTreeMap<String, EventSpec>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export, rename_all = "camelCase"))]
+pub struct PseudonymousIdConfig {
+    /// Days before the id is replaced by a new random one (1–365).
+    pub rotate_days: u32,
+}
+
+/// Event names: 1–64 characters, no control characters.
+pub fn is_event_name(name: &str) -> bool {
+    !name.is_empty() && name.chars().count() <= 64 && !name.chars().any(char::is_control)
+}
+
+/// Property names: 1–64 characters of `A-Z a-z 0-9 _`.
+pub fn is_prop_key(key: &str) -> bool {
+    (1..=64).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// Checks `keys` of a config object against the allowed ones.
+fn unknown_keys(map: &Map<String, Value>, allowed: &[&str], path: &str, problems: &mut Vec<(String, String)>) {
+    for key in map.keys().filter(|k| !allowed.contains(&k.as_str())) {
+        let expected = allowed.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ");
+        problems.push((format!("{path}.{key}"), format!("unknown field `{key}`, expected one of {expected}")));
+    }
+}
+
+fn days(
+    value: Option<&Value>,
+    range: std::ops::RangeInclusive<u32>,
+    path: String,
+    problems: &mut Vec<(String, String)>,
+) -> u32 {
+    match value.and_then(Value::as_u64).and_then(|d| u32::try_from(d).ok()) {
+        Some(d) if range.contains(&d) => d,
+        _ => {
+            let found = value.map_or("nothing".to_owned(), Value::to_string);
+            problems.push((path, format!("expected {} to {} days, found {found}", range.start(), range.end())));
+            0
+        }
+    }
+}
+
+impl PurposeCollect {
+    /// Reads `config.collect.<purpose>` at `path`, reporting every problem with its path.
+    pub fn from_value(value: &Value, path: &str) -> Result<PurposeCollect, Vec<(String, String)>> {
+        let mut problems = Vec::new();
+        let Some(map) = value.as_object() else {
+            return Err(vec![(path.to_owned(), "expected an object with `retentionDays` and `events`".into())]);
+        };
+        unknown_keys(map, &["retentionDays", "pseudonymousId", "events"], path, &mut problems);
+        let retention_days = days(map.get("retentionDays"), 1..=3650, format!("{path}.retentionDays"), &mut problems);
+        let pseudonymous_id = match map.get("pseudonymousId") {
+            None | Some(Value::Null) => None,
+            Some(Value::Object(id)) => {
+                let id_path = format!("{path}.pseudonymousId");
+                unknown_keys(id, &["rotateDays"], &id_path, &mut problems);
+                let rotate_days = days(id.get("rotateDays"), 1..=365, format!("{id_path}.rotateDays"), &mut problems);
+                Some(PseudonymousIdConfig { rotate_days })
+            }
+            Some(_) => {
+                problems.push((format!("{path}.pseudonymousId"), "expected {\"rotateDays\": <days>}".into()));
+                None
+            }
+        };
+        let mut events = BTreeMap::new();
+        match map.get("events").and_then(Value::as_object) {
+            None => problems.push((format!("{path}.events"), "expected an object of event name → properties".into())),
+            Some(declared) => {
+                for (name, props) in declared {
+                    let event_path = format!("{path}.events.{name}");
+                    if !is_event_name(name) {
+                        let message =
+                            format!("event names are 1-64 characters without control characters, found {name:?}");
+                        problems.push((event_path.clone(), message));
+                    }
+                    let Some(props) = props.as_object() else {
+                        problems.push((event_path, "expected an object of property name → rule".into()));
+                        continue;
+                    };
+                    if props.len() > 64 {
+                        problems.push((
+                            event_path.clone(),
+                            format!("expected at most 64 properties, found {}", props.len()),
+                        ));
+                    }
+                    let mut spec = EventSpec::new();
+                    for (key, rule) in props {
+                        let prop_path = format!("{event_path}.{key}");
+                        if !is_prop_key(key) {
+                            let message =
+                                format!("property names are 1-64 characters of A-Z, a-z, 0-9 or '_', found {key:?}");
+                            problems.push((prop_path.clone(), message));
+                        }
+                        match FieldRule::from_value(rule) {
+                            Ok(rule) => {
+                                spec.insert(key.clone(), rule);
+                            }
+                            Err(message) => problems.push((prop_path, message)),
+                        }
+                    }
+                    events.insert(name.clone(), spec);
+                }
+            }
+        }
+        if problems.is_empty() {
+            Ok(PurposeCollect { retention_days, pseudonymous_id, events })
+        } else {
+            Err(problems)
+        }
+    }
+}
 
 /// The result of applying an event's declaration to what the page passed to `track`.
 #[derive(Debug, PartialEq)]
@@ -275,7 +426,11 @@ mod tests {
     use serde_json::json;
 
     fn rule(json: &str) -> FieldRule {
-        serde_json::from_str(json).unwrap()
+        FieldRule::from_value(&serde_json::from_str(json).unwrap()).unwrap()
+    }
+
+    fn spec(value: Value) -> EventSpec {
+        value.as_object().unwrap().iter().map(|(k, v)| (k.clone(), FieldRule::from_value(v).unwrap())).collect()
     }
 
     #[test]
@@ -322,7 +477,7 @@ mod tests {
 
     #[test]
     fn undeclared_and_unfit_properties_are_stripped() {
-        let spec: EventSpec = serde_json::from_value(json!({"path": "urlPath", "price": {"bucket": [10]}})).unwrap();
+        let spec = spec(json!({"path": "urlPath", "price": {"bucket": [10]}}));
         let props = json!({"path": "/a?q=1", "price": "free", "email": "a@b.c"});
         let out = sanitize(&spec, props.as_object().unwrap());
         assert_eq!(Value::Object(out.props), json!({"path": "/a"}));
@@ -331,8 +486,7 @@ mod tests {
 
     #[test]
     fn coarsened_values_are_recognised_when_read_back() {
-        let spec: EventSpec =
-            serde_json::from_value(json!({"path": "urlPath", "price": {"bucket": [10]}, "q": "text"})).unwrap();
+        let spec = spec(json!({"path": "urlPath", "price": {"bucket": [10]}, "q": "text"}));
         let raw = json!({"path": "/a?x", "price": 12, "q": " hi "});
         let out = sanitize(&spec, raw.as_object().unwrap()).props;
         assert_eq!(recheck(&spec, &out), out, "what was coarsened survives a reload");
@@ -342,12 +496,12 @@ mod tests {
 
     #[test]
     fn bad_rules_are_errors_naming_the_choices() {
-        let err = serde_json::from_str::<FieldRule>(r#""url""#).unwrap_err().to_string();
-        assert!(err.contains("urlPath"), "{err}");
-        let err = serde_json::from_str::<FieldRule>(r#"{"range":[1]}"#).unwrap_err().to_string();
-        assert!(err.contains("oneOf"), "{err}");
-        assert!(rule(r#"{"bucket":[5,1]}"#).check().is_some());
-        assert!(rule(r#"{"oneOf":[]}"#).check().is_some());
-        assert!(rule(r#"{"text":{"maxLength":0}}"#).check().is_some());
+        let err = |json: &str| FieldRule::from_value(&serde_json::from_str(json).unwrap()).unwrap_err();
+        assert!(err(r#""url""#).contains("urlPath"), "{}", err(r#""url""#));
+        assert!(err(r#"{"range":[1]}"#).contains("oneOf"));
+        assert!(err(r#"{"bucket":[5,1]}"#).contains("increasing"));
+        assert!(err(r#"{"oneOf":[]}"#).contains("1 to 100"));
+        assert!(err(r#"{"text":{"maxLength":0}}"#).contains("maxLength"));
+        assert!(err(r#"{"oneOf":["a"],"bucket":[1]}"#).contains("rule name"));
     }
 }

@@ -13,9 +13,9 @@ use crate::consent::Status;
 use crate::error::ErrorCode;
 use crate::purpose::PurposeId;
 use crate::time::Millis;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Map, Value};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 
 /// Largest event accepted at capture (its JSON form).
 pub const MAX_EVENT_BYTES: usize = 32 * 1024;
@@ -29,8 +29,7 @@ pub const MAX_QUEUED_BYTES: usize = 1_000_000;
 const ENVELOPE_BYTES: usize = 2 * 1024;
 
 /// An event as it leaves the device.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Event {
     /// 32 hex chars, random, kept across retries so the collector stores it once.
     pub id: String,
@@ -40,7 +39,7 @@ pub struct Event {
     pub ts: Millis,
     pub props: Map<String, Value>,
     /// The purpose's pseudonymous id, added when the batch is built (never stored with the event).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pid: Option<String>,
 }
 
@@ -84,7 +83,7 @@ impl ErrorCode for TrackError {
 
 /// Checks a new event's name and props and measures it.
 pub fn validate_event(name: &str, props: Value) -> Result<(String, Map<String, Value>), TrackError> {
-    if !crate::config::is_event_name(name) {
+    if !crate::collect::is_event_name(name) {
         return Err(TrackError::InvalidName { name: name.chars().take(80).collect() });
     }
     let props = match props {
@@ -179,6 +178,11 @@ impl Waiting {
     }
 }
 
+/// The one sort key of waiting events (one function, so one sort is compiled into the wasm).
+fn capture_time(w: &Waiting) -> Millis {
+    w.event.ts
+}
+
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
     pub buffer: usize,
@@ -261,9 +265,8 @@ impl Egress {
     /// Events are kept in capture order; ids are never duplicated.
     pub fn merge_stored(&mut self, stored: Vec<Event>) {
         let mut merged: Vec<Waiting> = Vec::with_capacity(stored.len() + self.outbox.len());
-        let mut seen = std::collections::BTreeSet::new();
-        let in_flight: std::collections::BTreeSet<String> =
-            self.in_flight.values().flatten().map(|w| w.event.id.clone()).collect();
+        let mut seen = HashSet::new();
+        let in_flight: HashSet<String> = self.in_flight.values().flatten().map(|w| w.event.id.clone()).collect();
         for event in stored {
             if seen.insert(event.id.clone()) && !in_flight.contains(&event.id) {
                 let mut waiting = Waiting::new(event);
@@ -278,7 +281,7 @@ impl Egress {
                 merged.push(waiting);
             }
         }
-        merged.sort_by_key(|w| w.event.ts);
+        merged.sort_by_key(capture_time);
         self.outbox = merged.into();
         self.recount();
         self.enforce_outbox_bounds();
@@ -287,10 +290,8 @@ impl Egress {
     /// Everything that must be in storage: queued and in-flight events (an in-flight event stays
     /// stored until the collector acknowledges it, so a crash mid-send loses nothing).
     pub fn to_store(&self) -> Vec<&Event> {
-        let mut events: Vec<&Event> =
-            self.in_flight.values().flatten().chain(self.outbox.iter()).map(|w| &w.event).collect();
-        events.sort_by_key(|e| e.ts);
-        events
+        // In flight first: those events were taken from the front of the outbox.
+        self.in_flight.values().flatten().chain(self.outbox.iter()).map(|w| &w.event).collect()
     }
 
     /// The caller wrote [`Egress::to_store`] to storage.
@@ -317,7 +318,7 @@ impl Egress {
         self.buffer = still_undecided;
         let granted = |w: &Waiting| status_of(&w.event.purpose) == Status::Granted;
         self.outbox.retain(granted);
-        self.outbox.make_contiguous().sort_by_key(|w| w.event.ts);
+        self.outbox.make_contiguous().sort_by_key(capture_time);
         self.recount();
         self.enforce_outbox_bounds();
         for batch in self.in_flight.values_mut() {

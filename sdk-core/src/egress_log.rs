@@ -3,7 +3,7 @@
 
 use crate::purpose::PurposeId;
 use crate::time::Millis;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Map, Value};
 use std::collections::VecDeque;
 
@@ -13,7 +13,7 @@ pub const MAX_ENTRIES: usize = 20;
 pub const MAX_LOG_BYTES: usize = 96 * 1024;
 
 /// How a payload left.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 #[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
 pub enum Transport {
@@ -23,7 +23,7 @@ pub enum Transport {
 }
 
 /// What became of a payload.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 #[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
 pub enum SendOutcome {
@@ -42,8 +42,8 @@ pub enum SendOutcome {
 }
 
 /// One event as it was sent.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 #[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
 pub struct SentEvent {
     pub id: String,
@@ -52,14 +52,14 @@ pub struct SentEvent {
     pub ts: Millis,
     #[cfg_attr(feature = "typescript", ts(type = "Record<string, string | number | boolean>"))]
     pub props: Map<String, Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "typescript", ts(optional))]
     pub pid: Option<String>,
 }
 
 /// One payload that left the device.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 #[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
 pub struct SentPayload {
     pub at: Millis,
@@ -73,22 +73,35 @@ pub struct SentPayload {
     pub events: Vec<SentEvent>,
 }
 
+/// The log keeps entries as JSON values: it only ever appends, shows and stores them, so reading
+/// them back needs no typed decoder (which would cost the wasm several KB).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EgressLog {
-    entries: VecDeque<(SentPayload, usize)>,
+    entries: VecDeque<(Value, usize)>,
     bytes: usize,
 }
 
 impl EgressLog {
-    pub fn from_entries(entries: Vec<SentPayload>) -> Self {
+    /// Entries read back from storage; any that is not shaped like a [`SentPayload`] (an object
+    /// with a numeric `at`, a `destination` and an `events` array) is dropped.
+    pub fn from_stored(entries: Vec<Value>) -> Self {
         let mut log = Self::default();
         for entry in entries {
-            log.push(entry);
+            let shaped = entry.get("at").is_some_and(Value::is_u64)
+                && entry.get("destination").is_some_and(Value::is_string)
+                && entry.get("events").is_some_and(Value::is_array);
+            if shaped {
+                log.push_value(entry);
+            }
         }
         log
     }
 
     pub fn push(&mut self, entry: SentPayload) {
+        self.push_value(serde_json::to_value(entry).expect("payload records always serialize"));
+    }
+
+    fn push_value(&mut self, entry: Value) {
         let size = serde_json::to_string(&entry).map_or(usize::MAX, |s| s.len());
         if size > MAX_LOG_BYTES {
             return;
@@ -102,7 +115,7 @@ impl EgressLog {
     }
 
     /// Oldest first.
-    pub fn entries(&self) -> impl Iterator<Item = &SentPayload> {
+    pub fn entries(&self) -> impl Iterator<Item = &Value> {
         self.entries.iter().map(|(e, _)| e)
     }
 
@@ -147,12 +160,19 @@ mod tests {
             log.push(payload(at, 1));
         }
         assert_eq!(log.len(), MAX_ENTRIES);
-        assert_eq!(log.entries().next().unwrap().at, Millis(10));
+        assert_eq!(log.entries().next().unwrap()["at"], 10);
         for at in 100..110 {
             log.push(payload(at, 60));
         }
         let bytes: usize = log.entries().map(|e| serde_json::to_string(e).unwrap().len()).sum();
         assert!(bytes <= MAX_LOG_BYTES, "{bytes}");
-        assert_eq!(log.entries().last().unwrap().at, Millis(109));
+        assert_eq!(log.entries().last().unwrap()["at"], 109);
+    }
+
+    #[test]
+    fn stored_entries_of_the_wrong_shape_are_dropped() {
+        let good = serde_json::to_value(payload(5, 1)).unwrap();
+        let log = EgressLog::from_stored(vec![good, Value::from(3), serde_json::json!({"at": "yesterday"})]);
+        assert_eq!(log.len(), 1);
     }
 }

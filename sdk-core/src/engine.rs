@@ -351,8 +351,8 @@ impl Engine {
         (!self.sent.is_empty()).then(|| encode_egress_log(&self.sent))
     }
 
-    /// The last payloads that left the device, oldest first.
-    pub fn egress_log(&self) -> Vec<SentPayload> {
+    /// The last payloads that left the device, oldest first ([`SentPayload`]s as JSON).
+    pub fn egress_log(&self) -> Vec<Value> {
         self.sent.entries().cloned().collect()
     }
 
@@ -516,15 +516,18 @@ impl Engine {
                 purpose: e.purpose.clone(),
                 ts: e.ts,
                 props: e.props.clone(),
-                pid: self.pseudonyms.as_map().get(&e.purpose).map(|p| p.id.clone()),
+                pid: self.pseudonyms.get(&e.purpose).map(|p| p.id.clone()),
             })
             .collect();
         if events.is_empty() {
             return;
         }
-        let mut purposes: Vec<PurposeId> = events.iter().map(|e| e.purpose.clone()).collect();
-        purposes.sort();
-        purposes.dedup();
+        let mut purposes: Vec<PurposeId> = Vec::new();
+        for event in &events {
+            if !purposes.contains(&event.purpose) {
+                purposes.push(event.purpose.clone());
+            }
+        }
         let bytes = events.iter().map(|e| serde_json::to_string(e).map_or(0, |s| s.len())).sum();
         let transport = if matches!(result, SendResult::Beacon { .. }) { Transport::Beacon } else { Transport::Fetch };
         self.sent.push(SentPayload {
@@ -880,18 +883,13 @@ mod tests {
         assert_eq!(e.settle(b.id, ok(200), T0), NextSend::After(2000));
         assert_eq!(e.pending(), (0, 0, 0));
         let log = e.egress_log();
-        let outcomes: Vec<_> = log.iter().map(|p| (p.status, p.outcome)).collect();
+        let outcomes: Vec<_> = log.iter().map(|p| (p["status"].as_u64(), p["outcome"].as_str().unwrap())).collect();
         assert_eq!(
             outcomes,
-            [
-                (None, SendOutcome::WillRetry),
-                (Some(503), SendOutcome::WillRetry),
-                (Some(429), SendOutcome::WillRetry),
-                (Some(200), SendOutcome::Delivered)
-            ]
+            [(None, "willRetry"), (Some(503), "willRetry"), (Some(429), "willRetry"), (Some(200), "delivered")]
         );
-        assert_eq!(log[3].destination, "/v1/batch");
-        assert!(log[3].events[0].pid.is_some());
+        assert_eq!(log[3]["destination"], "/v1/batch");
+        assert!(log[3]["events"][0]["pid"].is_string());
     }
 
     #[test]

@@ -106,18 +106,22 @@ impl EgressManifest {
                 let sent_as = format!("pseudonymous id of this purpose only, replaced every {days} days");
                 rows.push(row("events[].pid".into(), Vec::new(), sent_as));
             }
-            let mut props: std::collections::BTreeMap<(&str, String), Vec<String>> = Default::default();
+            // (prop, how it is sent) → events carrying it, in first-seen order.
+            let mut props: Vec<(&str, String, Vec<String>)> = Vec::new();
             let mut events = Vec::new();
             for (name, spec) in &collect.events {
                 let mut event_props = Vec::new();
                 for (prop, rule) in spec {
                     let sent_as = rule.describe();
-                    props.entry((prop.as_str(), sent_as.clone())).or_default().push(name.clone());
+                    match props.iter_mut().find(|(p, s, _)| *p == prop.as_str() && *s == sent_as) {
+                        Some((_, _, events)) => events.push(name.clone()),
+                        None => props.push((prop.as_str(), sent_as.clone(), vec![name.clone()])),
+                    }
                     event_props.push(ManifestProp { name: prop.clone(), sent_as });
                 }
                 events.push(ManifestEvent { name: name.clone(), props: event_props });
             }
-            for ((prop, sent_as), events) in props {
+            for (prop, sent_as, events) in props {
                 rows.push(row(format!("events[].props.{prop}"), events, sent_as));
             }
             purposes.push(ManifestPurpose {

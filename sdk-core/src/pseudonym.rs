@@ -6,12 +6,12 @@
 use crate::ids::{is_lower_hex, IdGenerator};
 use crate::purpose::PurposeId;
 use crate::time::Millis;
-use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use serde::Serialize;
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PseudonymousId {
+    pub purpose: PurposeId,
     pub id: String,
     /// When this id was created; it is replaced `rotateDays` later.
     pub since: Millis,
@@ -19,17 +19,27 @@ pub struct PseudonymousId {
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PseudonymousIds {
-    ids: BTreeMap<PurposeId, PseudonymousId>,
+    ids: Vec<PseudonymousId>,
 }
 
 impl PseudonymousIds {
-    pub fn from_map(ids: BTreeMap<PurposeId, PseudonymousId>) -> Self {
-        let ids = ids.into_iter().filter(|(_, v)| is_lower_hex(&v.id, 32)).collect();
+    /// Keeps well-formed ids, one per purpose (the first).
+    pub fn from_entries(entries: Vec<PseudonymousId>) -> Self {
+        let mut ids: Vec<PseudonymousId> = Vec::with_capacity(entries.len());
+        for entry in entries {
+            if is_lower_hex(&entry.id, 32) && !ids.iter().any(|e| e.purpose == entry.purpose) {
+                ids.push(entry);
+            }
+        }
         Self { ids }
     }
 
-    pub fn as_map(&self) -> &BTreeMap<PurposeId, PseudonymousId> {
+    pub fn entries(&self) -> &[PseudonymousId] {
         &self.ids
+    }
+
+    pub fn get(&self, purpose: &PurposeId) -> Option<&PseudonymousId> {
+        self.ids.iter().find(|e| &e.purpose == purpose)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -40,21 +50,19 @@ impl PseudonymousIds {
     pub fn current(&mut self, purpose: &PurposeId, rotate_days: u32, now: Millis, gen: &mut IdGenerator) -> String {
         let rotate_ms = u64::from(rotate_days) * Millis::DAY;
         let fresh = |entry: &PseudonymousId| now.since(entry.since) < rotate_ms && entry.since.0 <= now.0 + Millis::DAY;
-        match self.ids.get(purpose) {
-            Some(entry) if fresh(entry) => entry.id.clone(),
-            _ => {
-                let entry = PseudonymousId { id: gen.next_hex128(), since: now };
-                let id = entry.id.clone();
-                self.ids.insert(purpose.clone(), entry);
-                id
-            }
+        if let Some(entry) = self.get(purpose).filter(|e| fresh(e)) {
+            return entry.id.clone();
         }
+        let id = gen.next_hex128();
+        self.ids.retain(|e| &e.purpose != purpose);
+        self.ids.push(PseudonymousId { purpose: purpose.clone(), id: id.clone(), since: now });
+        id
     }
 
     /// Forgets the ids of purposes no longer granted. Returns whether anything was forgotten.
     pub fn retain(&mut self, keep: impl Fn(&PurposeId) -> bool) -> bool {
         let before = self.ids.len();
-        self.ids.retain(|p, _| keep(p));
+        self.ids.retain(|e| keep(&e.purpose));
         self.ids.len() != before
     }
 }
@@ -83,9 +91,8 @@ mod tests {
     fn an_id_dated_in_the_future_is_replaced() {
         let mut gen = IdGenerator::new([2; 32]);
         let a = PurposeId::parse("analytics").unwrap();
-        let mut stored = BTreeMap::new();
-        stored.insert(a.clone(), PseudonymousId { id: "ab".repeat(16), since: Millis(100 * Millis::DAY) });
-        let mut ids = PseudonymousIds::from_map(stored);
+        let stored = vec![PseudonymousId { purpose: a.clone(), id: "ab".repeat(16), since: Millis(100 * Millis::DAY) }];
+        let mut ids = PseudonymousIds::from_entries(stored);
         assert_ne!(ids.current(&a, 30, Millis(Millis::DAY), &mut gen), "ab".repeat(16));
     }
 }

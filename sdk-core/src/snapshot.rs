@@ -9,15 +9,14 @@ use crate::collect::recheck;
 use crate::config::ValidConfig;
 use crate::consent::{ConsentLog, LogEntry, LogError};
 use crate::egress::Event;
-use crate::egress_log::{EgressLog, SentPayload};
+use crate::egress_log::EgressLog;
 use crate::error::ErrorCode;
 use crate::ids::is_lower_hex;
 use crate::pseudonym::{PseudonymousId, PseudonymousIds};
 use crate::purpose::{PurposeId, NECESSARY};
-use serde::de::DeserializeOwned;
+use crate::time::Millis;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
-use std::collections::BTreeMap;
+use serde_json::{Map, Value};
 
 /// A key the SDK may write, with the purpose that allows it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -162,112 +161,116 @@ pub fn decode_consent_with(
     Ok(log)
 }
 
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct Document<T> {
-    schema: u32,
-    #[serde(flatten)]
-    body: T,
-}
-
-/// Reads `{schema, ...}` documents of the simpler keys (no migrations yet: schema 1 is the first).
-fn decode_document<T: DeserializeOwned>(raw: &str) -> Result<T, StateError> {
-    let corrupt = |field: String, message: String| StateError::Corrupt { field, message };
-    let doc: Value = serde_json::from_str(raw).map_err(|e| corrupt("$".into(), e.to_string()))?;
-    let schema = doc
-        .get("schema")
-        .and_then(Value::as_u64)
-        .ok_or_else(|| corrupt("schema".into(), "expected a schema number".into()))?;
-    if schema > u64::from(SCHEMA_VERSION) {
-        return Err(StateError::FutureSchema { found: schema as u32, supported: SCHEMA_VERSION });
+/// `{"schema": 1, "<name>": [...]}`: the stored form of the queue, the ids and the egress log.
+/// The items are read as JSON values and checked field by field by hand: typed decoders (and
+/// `serde_path_to_error`) for each document would cost the wasm dearly, and by hand each bad
+/// item is dropped on its own with an error naming it, keeping the good ones.
+fn decode_list(raw: &str, name: &str) -> Result<Vec<Value>, StateError> {
+    let corrupt = |field: &str, message: String| StateError::Corrupt { field: field.into(), message };
+    let mut doc: Map<String, Value> = serde_json::from_str(raw).map_err(|e| corrupt("$", e.to_string()))?;
+    let schema =
+        doc.get("schema").and_then(Value::as_u64).ok_or_else(|| corrupt("schema", "expected a number".into()))?;
+    let schema = u32::try_from(schema).unwrap_or(u32::MAX);
+    if schema > SCHEMA_VERSION {
+        return Err(StateError::FutureSchema { found: schema, supported: SCHEMA_VERSION });
     }
-    if schema < u64::from(SCHEMA_VERSION) {
-        return Err(StateError::UnsupportedSchema { found: schema as u32 });
+    if schema < SCHEMA_VERSION {
+        return Err(StateError::UnsupportedSchema { found: schema });
     }
-    serde_path_to_error::deserialize(doc).map_err(|e| corrupt(e.path().to_string(), e.into_inner().to_string()))
+    match doc.remove(name) {
+        Some(Value::Array(items)) => Ok(items),
+        _ => Err(corrupt(name, "expected an array".into())),
+    }
 }
 
-fn encode_document<T: Serialize>(body: T) -> String {
-    serde_json::to_string(&Document { schema: SCHEMA_VERSION, body }).expect("documents always serialize")
+fn encode_list<T: Serialize>(name: &str, items: &[T]) -> String {
+    let items = serde_json::to_string(items).expect("documents always serialize");
+    format!("{{\"schema\":{SCHEMA_VERSION},\"{name}\":{items}}}")
 }
 
-#[derive(Serialize, Deserialize)]
-struct QueueBody<E> {
-    events: Vec<E>,
+/// Reads one field of a stored item, or says which and why not.
+fn field<'a, T>(
+    item: &'a Value,
+    at: &str,
+    key: &str,
+    read: impl FnOnce(&'a Value) -> Option<T>,
+    expected: &str,
+) -> Result<T, StateError> {
+    item.get(key)
+        .and_then(read)
+        .ok_or_else(|| StateError::Corrupt { field: format!("{at}.{key}"), message: format!("expected {expected}") })
 }
 
 /// The stored form of the queue.
 pub fn encode_queue(events: Vec<&Event>) -> String {
-    encode_document(QueueBody { events })
+    encode_list("events", &events)
+}
+
+fn decode_event(item: &Value, at: &str, config: &ValidConfig) -> Result<Event, StateError> {
+    let id = field(item, at, "id", Value::as_str, "32 lowercase hex characters")?;
+    if !is_lower_hex(id, 32) {
+        return Err(StateError::Corrupt {
+            field: format!("{at}.id"),
+            message: "expected 32 lowercase hex characters".into(),
+        });
+    }
+    let name = field(item, at, "name", Value::as_str, "an event name")?;
+    let purpose = field(item, at, "purpose", |v| v.as_str().and_then(|s| PurposeId::parse(s).ok()), "a purpose id")?;
+    let ts = field(item, at, "ts", Value::as_u64, "a time in milliseconds")?;
+    let props = field(item, at, "props", Value::as_object, "an object")?;
+    let spec = config.event_spec(&purpose, name).ok_or_else(|| StateError::Undeclared {
+        what: format!("event {name:?} of purpose {:?}", purpose.as_str()),
+        field: format!("{at}.name"),
+    })?;
+    Ok(Event { id: id.into(), name: name.into(), purpose, ts: Millis(ts), props: recheck(spec, props), pid: None })
 }
 
 /// Reads the stored queue. Each event is checked on its own: one that is unreadable, of a purpose
 /// or event name the site no longer declares, is dropped and reported, the others are kept. Props
-/// are filtered through the declaration again, so an edited queue cannot add fields.
+/// are checked against the declaration again, so an edited queue cannot add fields.
 pub fn decode_queue(raw: &str, config: &ValidConfig) -> Result<(Vec<Event>, Vec<StateError>), StateError> {
-    let body: QueueBody<Value> = decode_document(raw)?;
-    let mut events = Vec::with_capacity(body.events.len());
+    let mut events = Vec::new();
     let mut problems = Vec::new();
-    for (i, value) in body.events.into_iter().enumerate() {
-        let mut event: Event = match serde_path_to_error::deserialize(value) {
-            Ok(e) => e,
-            Err(e) => {
-                let field = format!("events[{i}].{}", e.path());
-                problems.push(StateError::Corrupt { field, message: e.into_inner().to_string() });
-                continue;
-            }
-        };
-        let Some(spec) = config.event_spec(&event.purpose, &event.name) else {
-            problems.push(StateError::Undeclared {
-                what: format!("event {:?} of purpose {:?}", event.name, event.purpose.as_str()),
-                field: format!("events[{i}].name"),
-            });
-            continue;
-        };
-        if !is_lower_hex(&event.id, 32) {
-            let message = "expected 32 lowercase hex characters".into();
-            problems.push(StateError::Corrupt { field: format!("events[{i}].id"), message });
-            continue;
+    for (i, item) in decode_list(raw, "events")?.iter().enumerate() {
+        match decode_event(item, &format!("events[{i}]"), config) {
+            Ok(event) => events.push(event),
+            Err(e) => problems.push(e),
         }
-        event.props = recheck(spec, &event.props);
-        event.pid = None;
-        events.push(event);
     }
     Ok((events, problems))
 }
 
-#[derive(Serialize, Deserialize)]
-struct IdsBody {
-    ids: BTreeMap<PurposeId, PseudonymousId>,
-}
-
 pub fn encode_ids(ids: &PseudonymousIds) -> String {
-    encode_document(IdsBody { ids: ids.as_map().clone() })
+    encode_list("ids", ids.entries())
 }
 
-/// Reads the stored pseudonymous ids; ids of purposes that no longer declare one are dropped.
+/// Reads the stored pseudonymous ids; an unreadable entry, or one of a purpose that no longer
+/// declares an id, is dropped.
 pub fn decode_ids(raw: &str, config: &ValidConfig) -> Result<PseudonymousIds, StateError> {
-    let body: IdsBody = decode_document(raw)?;
-    let ids = body
-        .ids
-        .into_iter()
-        .filter(|(p, _)| config.collect.get(p).is_some_and(|c| c.pseudonymous_id.is_some()))
-        .collect();
-    Ok(PseudonymousIds::from_map(ids))
-}
-
-#[derive(Serialize, Deserialize)]
-struct LogBody<E> {
-    entries: Vec<E>,
+    let declared = |p: &PurposeId| config.collect.get(p).is_some_and(|c| c.pseudonymous_id.is_some());
+    let mut ids = Vec::new();
+    for (i, item) in decode_list(raw, "ids")?.iter().enumerate() {
+        let at = format!("ids[{i}]");
+        let purpose =
+            field(item, &at, "purpose", |v| v.as_str().and_then(|s| PurposeId::parse(s).ok()), "a purpose id");
+        let id = field(item, &at, "id", Value::as_str, "an id");
+        let since = field(item, &at, "since", Value::as_u64, "a time");
+        if let (Ok(purpose), Ok(id), Ok(since)) = (purpose, id, since) {
+            if declared(&purpose) {
+                ids.push(PseudonymousId { purpose, id: id.into(), since: Millis(since) });
+            }
+        }
+    }
+    Ok(PseudonymousIds::from_entries(ids))
 }
 
 pub fn encode_egress_log(log: &EgressLog) -> String {
-    encode_document(LogBody { entries: log.entries().collect() })
+    let entries: Vec<&Value> = log.entries().collect();
+    encode_list("entries", &entries)
 }
 
 pub fn decode_egress_log(raw: &str) -> Result<EgressLog, StateError> {
-    let body: LogBody<SentPayload> = decode_document(raw)?;
-    Ok(EgressLog::from_entries(body.entries))
+    Ok(EgressLog::from_stored(decode_list(raw, "entries")?))
 }
 
 #[cfg(test)]

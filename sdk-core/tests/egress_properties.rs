@@ -6,11 +6,12 @@ use proptest::prelude::*;
 use serde_json::{Map, Value};
 
 fn spec() -> EventSpec {
-    serde_json::from_str(
+    let declared: Value = serde_json::from_str(
         r#"{"path":"urlPath","ref":"urlOrigin","sku":"token","qty":"count","price":{"bucket":[10,50,100]},
             "size":{"oneOf":["s","m","l"]},"gift":"boolean","note":{"text":{"maxLength":40}},"score":"number"}"#,
     )
-    .unwrap()
+    .unwrap();
+    declared.as_object().unwrap().iter().map(|(k, v)| (k.clone(), FieldRule::from_value(v).unwrap())).collect()
 }
 
 fn value() -> impl Strategy<Value = Value> {

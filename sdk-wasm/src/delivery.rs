@@ -15,7 +15,7 @@ use attune_core::engine::{Engine, NextSend, SendResult};
 use attune_core::snapshot::{CONSENT_KEY, EGRESS_LOG_KEY, IDS_KEY, QUEUE_KEY};
 use attune_core::Warning;
 use std::cell::RefCell;
-use std::collections::BTreeSet;
+use std::collections::HashSet;
 use std::rc::{Rc, Weak};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -46,7 +46,7 @@ pub struct Inner {
     /// The consent document last read or written, to notice another tab's change.
     pub consent_seen: Option<String>,
     /// Stripped properties already reported, so each is reported once per page.
-    pub reported: BTreeSet<String>,
+    pub reported: HashSet<String>,
     pub listeners: Vec<Listener>,
     pub tick: Option<Closure<dyn FnMut()>>,
 }

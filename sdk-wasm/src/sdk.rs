@@ -13,7 +13,7 @@ use attune_core::engine::Engine;
 use attune_core::snapshot::CONSENT_KEY;
 use serde::Serialize;
 use std::cell::RefCell;
-use std::collections::BTreeSet;
+use std::collections::HashSet;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -93,7 +93,7 @@ impl AttuneSdk {
             waiting_online: false,
             next_delay: None,
             consent_seen: stored,
-            reported: BTreeSet::new(),
+            reported: HashSet::new(),
             listeners: Vec::new(),
             tick: None,
         }));

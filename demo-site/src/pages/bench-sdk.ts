@@ -1,14 +1,14 @@
 // Startup benchmark: the shell plus `Attune.init` (wasm load, config validation,
 // consent-state load, banner). tests/bench/startup.mjs measures navigation -> ready.
-import { Attune } from '@attune/sdk';
-import siteConfig from '../attune-config.json';
+import { Attune, type SiteConfig } from '@attune/sdk';
+import configJson from '../attune-config.json';
 import type {} from '../attune'; // window.attune typing
 
 performance.mark('attune-script-start');
 const attune = await Attune.init({
   siteId: 'demo-shop',
   endpoint: '/v1/batch',
-  config: siteConfig,
+  config: configJson as SiteConfig, // JSON imports widen string literals; the SDK validates at runtime
   onWarning: (e) => console.warn('[attune]', e.code, e.message),
 });
 performance.mark('attune-ready');

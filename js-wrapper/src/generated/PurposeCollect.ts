@@ -2,7 +2,7 @@
 import type { PseudonymousIdConfig } from "./PseudonymousIdConfig.js";
 
 /**
- * The data one purpose may send.
+ * The data one purpose may send (`config.collect.<purpose>`).
  *
  * ```ts
  * const analytics: PurposeCollect = {
