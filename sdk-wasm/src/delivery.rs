@@ -39,6 +39,8 @@ pub struct Inner {
     pub syncing: bool,
     /// Another cycle was asked for while one ran: `Some(send)`.
     pub again: Option<bool>,
+    /// `flush()` callers waiting for a cycle that starts after their call to finish.
+    pub waiters: Vec<js_sys::Function>,
     /// The last send failed while offline: wait for the `online` event.
     pub waiting_online: bool,
     /// The delay the core asked for before the next send.
@@ -170,14 +172,45 @@ pub async fn sync(weak: Weak<RefCell<Inner>>, send: bool) {
     };
     with_lock(&lock, run(weak.clone(), send)).await;
     let Some(inner) = weak.upgrade() else { return };
-    let again = {
+    let (again, waiters) = {
         let mut state = inner.borrow_mut();
         state.syncing = false;
-        state.again.take()
+        let again = state.again.take();
+        let waiters = if again.is_none() { std::mem::take(&mut state.waiters) } else { Vec::new() };
+        (again, waiters)
     };
     match again {
         Some(send) => wasm_bindgen_futures::spawn_local(sync(weak, send)),
         None => schedule(&inner),
+    }
+    for resolve in waiters {
+        let _ = resolve.call0(&JsValue::NULL);
+    }
+}
+
+/// Sends what may leave now and resolves once a flush cycle that started after this call has
+/// finished (if one is running, the next one, which it asks for).
+pub async fn flush_now(weak: Weak<RefCell<Inner>>) {
+    let waiting = {
+        let Some(inner) = weak.upgrade() else { return };
+        let mut state = inner.borrow_mut();
+        state.waiting_online = false;
+        if state.endpoint.is_empty() {
+            return;
+        }
+        if state.syncing {
+            state.again = Some(true);
+            let mut register = |resolve: js_sys::Function, _reject: js_sys::Function| state.waiters.push(resolve);
+            Some(js_sys::Promise::new(&mut register))
+        } else {
+            None
+        }
+    };
+    match waiting {
+        Some(promise) => {
+            let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+        }
+        None => sync(weak, true).await,
     }
 }
 

@@ -4,7 +4,7 @@
 //! and never decides anything the core could decide.
 
 use crate::browser::{now, random_seed, signals};
-use crate::delivery::{flush_with_beacon, schedule, sync, Inner};
+use crate::delivery::{flush_now, flush_with_beacon, schedule, sync, Inner};
 use crate::errors::{from_config, from_core, js_error};
 use crate::storage::{Fallback, Store};
 use attune_core::config::ValidConfig;
@@ -90,6 +90,7 @@ impl AttuneSdk {
             in_flight: None,
             syncing: false,
             again: None,
+            waiters: Vec::new(),
             waiting_online: false,
             next_delay: None,
             consent_seen: stored,
@@ -223,10 +224,7 @@ impl AttuneSdk {
     pub fn flush(&self) -> js_sys::Promise {
         let inner = Rc::downgrade(&self.inner);
         wasm_bindgen_futures::future_to_promise(async move {
-            if let Some(strong) = inner.upgrade() {
-                strong.borrow_mut().waiting_online = false;
-            }
-            sync(inner, true).await;
+            flush_now(inner).await;
             Ok(JsValue::UNDEFINED)
         })
     }
@@ -293,6 +291,9 @@ impl AttuneSdk {
         }
         inner.tick = None;
         inner.endpoint.clear();
+        for resolve in std::mem::take(&mut inner.waiters) {
+            let _ = resolve.call0(&JsValue::NULL);
+        }
     }
 }
 

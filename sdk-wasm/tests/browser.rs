@@ -255,3 +255,21 @@ async fn a_withdrawal_in_another_tab_reaches_this_one() {
     tab_b.destroy();
     restore();
 }
+
+#[wasm_bindgen_test]
+async fn flush_resolves_after_the_collector_answered_even_while_a_cycle_runs() {
+    restore();
+    let (hook, warnings) = recorder();
+    let sdk = sdk("local", &hook);
+    sdk.grant(vec!["analytics".into()], "api").unwrap();
+    // `track` starts a cycle that writes the queue; `flush` must wait for a cycle that sends.
+    sdk.track("x", JsValue::NULL, "analytics").unwrap();
+    wasm_bindgen_futures::JsFuture::from(sdk.flush()).await.unwrap();
+    assert_eq!(*warnings.borrow(), ["batch_rejected"], "the test server answered 404 before flush resolved");
+    assert_eq!(sdk.pending(), [0, 0, 0]);
+    assert_eq!(stored("attune:queue"), None, "a refused batch leaves nothing queued");
+    let log = js_sys::JSON::stringify(&sdk.egress_log()).unwrap().as_string().unwrap();
+    assert!(log.contains("\"status\":404") && log.contains("\"outcome\":\"refused\""), "{log}");
+    sdk.destroy();
+    restore();
+}
