@@ -8,6 +8,7 @@ import { beforeEach } from 'node:test';
 import {
   describe as show,
   e2eTest,
+  manifestCoverageTest,
   purpose,
   quietPeriod,
   statuses,
@@ -496,3 +497,8 @@ e2eTest(env, '6. strict CSP + Trusted Types: every page works with zero violatio
   assert.deepEqual(s.consoleErrors, [], `console errors: ${show(s.consoleErrors)}`);
   assert.deepEqual(s.pageErrors, [], `uncaught page errors: ${show(s.pageErrors)}`);
 });
+
+// ---------------------------------------------------------------------------------------
+// Last: everything this file saw leave the browser is declared in the egress manifest.
+// ---------------------------------------------------------------------------------------
+manifestCoverageTest(env);

@@ -10,8 +10,9 @@
 //   ATTUNE_E2E_HEADFUL=1  show the browser (needs a display)
 
 import { spawn } from 'node:child_process';
+import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -163,6 +164,12 @@ export function useE2E() {
     baseURL: '',
     collector: null,
     browser: null,
+    /** Every event the collector stored in this file, saved by `resetCollector` before it deletes them. */
+    observed: [],
+    /** Every consent receipt the collector stored in this file (same). */
+    observedReceipts: [],
+    /** The body of every /v1/batch request any session of this file made (saved when it closes). */
+    observedBatches: [],
 
     async collectorEvents() {
       const res = await fetch(`${env.baseURL}/__test/events`);
@@ -176,6 +183,9 @@ export function useE2E() {
       return (await res.json()).receipts;
     },
     async resetCollector() {
+      // Keep what is about to be deleted: the manifest coverage check looks at all of it.
+      env.observed.push(...(await env.collectorEvents()));
+      env.observedReceipts.push(...(await env.collectorReceipts()));
       const res = await fetch(`${env.baseURL}/__test/events`, { method: 'DELETE' });
       if (!res.ok) throw new Error(`DELETE /__test/events: HTTP ${res.status} ${await res.text()}`);
       const left = await env.collectorEvents();
@@ -229,10 +239,11 @@ export function summarize(events) {
 /**
  * A test that gets a fresh, instrumented browser context. If the body throws, the
  * session's console output, page errors, CSP violations and /v1/batch traffic are
- * appended to the error, so a failure explains itself.
+ * appended to the error, so a failure explains itself. `todo: 'reason'` marks a test that
+ * shows a known bug (it runs and reports, but does not fail the suite).
  */
-export function e2eTest(env, name, fn, { sessionOptions, timeout = 60_000 } = {}) {
-  return test(name, { timeout }, async (t) => {
+export function e2eTest(env, name, fn, { sessionOptions, timeout = 60_000, todo } = {}) {
+  return test(name, { timeout, todo }, async (t) => {
     const session = await env.newSession(sessionOptions);
     try {
       await fn(session, t);
@@ -247,6 +258,7 @@ export function e2eTest(env, name, fn, { sessionOptions, timeout = 60_000 } = {}
       }
       throw err;
     } finally {
+      env.observedBatches.push(...session.batchRequests.map((r) => r.body).filter(Boolean));
       await session.close();
     }
   });
@@ -286,28 +298,35 @@ async function newSession(env, { initScripts = [], contextOptions = {} } = {}) {
   });
   for (const script of initScripts) await context.addInitScript(script);
 
-  const page = await context.newPage();
-  page.on('console', (msg) => {
-    consoleMessages.push({ type: msg.type(), text: msg.text(), page: page.url() });
-  });
-  page.on('pageerror', (err) => pageErrors.push({ message: err.message, stack: err.stack, page: page.url() }));
-  page.on('request', (req) => {
-    let pathname;
-    try {
-      pathname = new URL(req.url()).pathname;
-    } catch {
-      return;
-    }
-    if (pathname !== '/v1/batch') return;
-    let body = null;
-    try {
-      body = JSON.parse(req.postData() ?? 'null');
-    } catch {
-      body = { unparsable: req.postData() };
-    }
-    batchRequests.push({ method: req.method(), type: req.resourceType(), at: Date.now(), body });
-  });
-  page.on('requestfailed', (req) => failedRequests.push({ url: req.url(), error: req.failure()?.errorText }));
+  // Every page of the context (the first one, and tabs opened with `session.newPage()`)
+  // records into the same lists; `tab` says which page (0 = session.page).
+  const pages = [];
+  const instrument = (p) => {
+    const tab = pages.push(p) - 1;
+    p.on('console', (msg) => {
+      consoleMessages.push({ type: msg.type(), text: msg.text(), page: p.url(), tab });
+    });
+    p.on('pageerror', (err) => pageErrors.push({ message: err.message, stack: err.stack, page: p.url(), tab }));
+    p.on('request', (req) => {
+      let pathname;
+      try {
+        pathname = new URL(req.url()).pathname;
+      } catch {
+        return;
+      }
+      if (pathname !== '/v1/batch') return;
+      let body = null;
+      try {
+        body = JSON.parse(req.postData() ?? 'null');
+      } catch {
+        body = { unparsable: req.postData() };
+      }
+      batchRequests.push({ method: req.method(), type: req.resourceType(), at: Date.now(), tab, body });
+    });
+    p.on('requestfailed', (req) => failedRequests.push({ url: req.url(), error: req.failure()?.errorText, tab }));
+    return p;
+  };
+  const page = instrument(await context.newPage());
 
   const session = {
     context,
@@ -317,6 +336,21 @@ async function newSession(env, { initScripts = [], contextOptions = {} } = {}) {
     pageErrors,
     batchRequests,
     failedRequests,
+    pages,
+
+    /**
+     * Opens another tab in the same context (same storage, same Web Locks), instrumented like
+     * `session.page`; with `url`, navigates there and waits for the SDK to start.
+     */
+    async newPage(url) {
+      const p = instrument(await context.newPage());
+      if (url) {
+        const response = await p.goto(url, { waitUntil: 'load' });
+        if (!response?.ok()) throw new Error(`GET ${url} in a new tab: HTTP ${response?.status()}`);
+        await waitDemoReady(p, `${url} (tab ${pages.indexOf(p)})`);
+      }
+      return p;
+    },
 
     get consoleErrors() {
       return consoleMessages.filter((m) => m.type === 'error');
@@ -348,21 +382,8 @@ async function newSession(env, { initScripts = [], contextOptions = {} } = {}) {
     },
 
     /** Waits for `<html data-attune-ready="true">` and checks `attune.ready`. */
-    async waitReady(label = page.url()) {
-      try {
-        await page.waitForFunction(() => document.documentElement.dataset.attuneReady === 'true', null, {
-          timeout: EVENT_TIMEOUT_MS,
-        });
-      } catch (err) {
-        throw new Error(`page ${label} never set data-attune-ready (page script failed or hung): ${err.message}`);
-      }
-      const state = await page.evaluate(() => ({
-        ready: window.attune?.ready,
-        error: window.attune?.error ? `${window.attune.error.code}: ${window.attune.error.message}` : null,
-      }));
-      if (state.ready !== true) {
-        throw new Error(`Attune.init resolved to an inert instance on ${label}: ready=${state.ready} error=${state.error}`);
-      }
+    waitReady(label = page.url()) {
+      return waitDemoReady(page, label);
     },
 
     async flush() {
@@ -446,10 +467,10 @@ async function newSession(env, { initScripts = [], contextOptions = {} } = {}) {
       lines.push(`page errors (${pageErrors.length}): ${describe(pageErrors)}`);
       lines.push(`CSP violations (${cspViolations.length}): ${describe(cspViolations)}`);
       lines.push(`console (${consoleMessages.length}):`);
-      for (const m of consoleMessages.slice(-40)) lines.push(`  [${m.type}] ${m.text}`);
+      for (const m of consoleMessages.slice(-40)) lines.push(`  [tab ${m.tab}] [${m.type}] ${m.text}`);
       lines.push(`/v1/batch requests (${batchRequests.length}):`);
       for (const r of batchRequests.slice(-20)) {
-        lines.push(`  ${r.method} (${r.type}) granted=${describe(r.body?.consent?.granted)} events=${summarize(r.body?.events ?? [])}`);
+        lines.push(`  [tab ${r.tab}] ${r.method} (${r.type}) granted=${describe(r.body?.consent?.granted)} events=${summarize(r.body?.events ?? [])}`);
       }
       if (failedRequests.length) lines.push(`failed requests: ${describe(failedRequests)}`);
       const events = await env.collectorEvents().catch((e) => `(unavailable: ${e.message})`);
@@ -466,6 +487,24 @@ async function newSession(env, { initScripts = [], contextOptions = {} } = {}) {
   return session;
 }
 
+/** Waits until a demo page set `<html data-attune-ready="true">` and checks `attune.ready`. */
+export async function waitDemoReady(page, label = page.url()) {
+  try {
+    await page.waitForFunction(() => document.documentElement.dataset.attuneReady === 'true', null, {
+      timeout: EVENT_TIMEOUT_MS,
+    });
+  } catch (err) {
+    throw new Error(`page ${label} never set data-attune-ready (page script failed or hung): ${err.message}`);
+  }
+  const state = await page.evaluate(() => ({
+    ready: window.attune?.ready,
+    error: window.attune?.error ? `${window.attune.error.code}: ${window.attune.error.message}` : null,
+  }));
+  if (state.ready !== true) {
+    throw new Error(`Attune.init resolved to an inert instance on ${label}: ready=${state.ready} error=${state.error}`);
+  }
+}
+
 /** The state of one purpose in a ConsentView. */
 export function purpose(view, id) {
   const list = Array.isArray(view?.purposes) ? view.purposes : Object.entries(view?.purposes ?? {}).map(([k, v]) => ({ id: k, ...v }));
@@ -478,4 +517,155 @@ export function purpose(view, id) {
 export function statuses(view) {
   const list = Array.isArray(view?.purposes) ? view.purposes : [];
   return Object.fromEntries(list.map((p) => [p.id, p.status]));
+}
+
+// ---------------------------------------------------------------------------------------
+// Manifest coverage: everything that left, as seen on the wire and at the collector, is
+// declared in the built egress manifest (demo-site/dist/egress-manifest.json).
+// ---------------------------------------------------------------------------------------
+
+/** The event fields the SDK sends (the wire format). */
+export const WIRE_EVENT_KEYS = ['id', 'name', 'purpose', 'ts', 'props', 'pid'];
+/**
+ * What the collector's /__test/events adds to each stored event: `siteId` (copied from the
+ * batch envelope, declared as the `siteId` row) and `receivedAt` (its own clock; never sent).
+ */
+export const COLLECTOR_ADDED_KEYS = ['siteId', 'receivedAt'];
+
+export async function loadManifest() {
+  const file = path.join(demoDist, 'egress-manifest.json');
+  return JSON.parse(await readFile(file, 'utf8'));
+}
+
+/** `v`, `consent.granted`, `events[].props.path`… for every leaf/array field of a batch body. */
+export function batchFields(body) {
+  const fields = [];
+  for (const [key, value] of Object.entries(body ?? {})) {
+    if (key === 'events') continue;
+    if (value && typeof value === 'object' && !Array.isArray(value)) {
+      for (const sub of Object.keys(value)) fields.push(`${key}.${sub}`);
+    } else {
+      fields.push(key);
+    }
+  }
+  return fields;
+}
+
+/**
+ * Whether `value` is what the manifest's human-readable `sentAs` promises; `undefined` for a
+ * wording this check does not know (counted and reported, not failed).
+ */
+export function conformsToSentAs(sentAs, value) {
+  const list = /^(?:one of|range): (.*)$/.exec(sentAs);
+  if (list) return list[1].split(', ').includes(value);
+  if (sentAs.startsWith('URL path only')) return typeof value === 'string' && value.startsWith('/') && !/[?#]/.test(value);
+  if (sentAs.startsWith('identifier')) return typeof value === 'string' && value.length > 0 && value.length <= 128 && !/\s/.test(value);
+  if (sentAs === 'whole number') return Number.isInteger(value) && value >= 0;
+  return undefined;
+}
+
+/**
+ * Registers, as the last test of the file, the check that every event observed at the
+ * collector (all tests of the file: `env.observed` + what is stored now) and every field of
+ * every /v1/batch body sent (`env.observedBatches`) is declared in the egress manifest.
+ */
+export function manifestCoverageTest(env) {
+  return test('manifest coverage: every field observed at the collector and on the wire is in egress-manifest.json', async (t) => {
+    const manifest = await loadManifest();
+    assert.equal(manifest.format, 'attune-egress-manifest/1', 'manifest format');
+    const purposes = new Map(manifest.purposes.map((p) => [p.purpose, p]));
+    const rows = new Set(manifest.rows.map((r) => `${r.purpose} ${r.field}`));
+    const hasRow = (purposeId, field) => rows.has(`${purposeId} ${field}`);
+    const problems = [];
+    const note = (what) => {
+      if (problems.length < 40) problems.push(what);
+    };
+
+    // 1. Events stored by the collector: declared purpose, event, props (and their values
+    // coarsened as the manifest says), pid only where the purpose declares one.
+    let valuesChecked = 0;
+    const unverified = new Set();
+    const events = [...env.observed, ...(await env.collectorEvents())];
+    const allowedKeys = new Set([...WIRE_EVENT_KEYS, ...COLLECTOR_ADDED_KEYS]);
+    for (const e of events) {
+      const label = `${e.name}(${e.purpose}) ${e.id}`;
+      for (const key of Object.keys(e)) {
+        if (!allowedKeys.has(key)) note(`${label}: top-level key "${key}" is neither sent by the SDK nor a known collector field`);
+      }
+      const declared = purposes.get(e.purpose);
+      if (!declared) {
+        note(`${label}: purpose "${e.purpose}" is not in manifest.purposes`);
+        continue;
+      }
+      const spec = declared.events.find((x) => x.name === e.name);
+      if (!spec) {
+        note(`${label}: event "${e.name}" is not declared for ${e.purpose} (declared: ${declared.events.map((x) => x.name).join(', ')})`);
+        continue;
+      }
+      for (const [prop, value] of Object.entries(e.props ?? {})) {
+        const declaredProp = spec.props.find((p) => p.name === prop);
+        if (!declaredProp) note(`${label}: prop "${prop}" is not declared for ${e.name}`);
+        if (!hasRow(e.purpose, `events[].props.${prop}`)) note(`${label}: no manifest row events[].props.${prop} for ${e.purpose}`);
+        if (!declaredProp) continue;
+        const ok = conformsToSentAs(declaredProp.sentAs, value);
+        if (ok === undefined) unverified.add(declaredProp.sentAs);
+        else if (ok) valuesChecked += 1;
+        else note(`${label}: ${prop} = ${JSON.stringify(value)} is not "${declaredProp.sentAs}"`);
+      }
+      const rotates = declared.pseudonymousIdRotateDays !== null && declared.pseudonymousIdRotateDays !== undefined;
+      if ('pid' in e && !rotates) note(`${label}: carries a pid but ${e.purpose} declares no pseudonymous id`);
+      if ('pid' in e && !hasRow(e.purpose, 'events[].pid')) note(`${label}: carries a pid but there is no events[].pid row for ${e.purpose}`);
+      if (!('pid' in e) && rotates) note(`${label}: has no pid although ${e.purpose} declares a pseudonymous id`);
+    }
+
+    // 2. Consent receipts stored by the collector come from the batch envelope.
+    const receipts = [...env.observedReceipts, ...(await env.collectorReceipts())];
+    for (const r of receipts) {
+      for (const purposeId of r.granted.filter((p) => purposes.has(p))) {
+        for (const field of ['consent.receiptHash', 'consent.granted']) {
+          if (!hasRow(purposeId, field)) note(`receipt ${r.hash.slice(0, 12)}…: no manifest row ${field} for ${purposeId}`);
+        }
+      }
+    }
+    for (const purposeId of purposes.keys()) {
+      for (const field of ['consent.receiptHash', 'consent.granted']) {
+        if (!hasRow(purposeId, field)) note(`the envelope field ${field} has no manifest row for ${purposeId}`);
+      }
+    }
+
+    // 3. Every field of every batch body that left a page (envelope and events).
+    let wireEvents = 0;
+    for (const body of env.observedBatches) {
+      const batchPurposes = [...new Set((body.events ?? []).map((e) => e.purpose))];
+      for (const field of batchFields(body)) {
+        for (const purposeId of batchPurposes) {
+          if (!hasRow(purposeId, field)) note(`a /v1/batch body carried "${field}" but the manifest has no such row for ${purposeId}`);
+        }
+      }
+      for (const e of body.events ?? []) {
+        wireEvents += 1;
+        for (const key of Object.keys(e)) {
+          const field = key === 'props' ? null : `events[].${key}`;
+          if (field && !hasRow(e.purpose, field)) note(`${e.name}(${e.purpose}) on the wire: "${field}" has no manifest row`);
+        }
+        for (const prop of Object.keys(e.props ?? {})) {
+          if (!hasRow(e.purpose, `events[].props.${prop}`)) note(`${e.name}(${e.purpose}) on the wire: prop "${prop}" has no manifest row`);
+        }
+      }
+    }
+
+    assert.ok(events.length > 0, 'the coverage check saw no collector events at all: the suite did not exercise anything');
+    assert.deepEqual(
+      problems,
+      [],
+      `${problems.length} field(s) left the device without being in the manifest ` +
+        `(checked ${events.length} collector events, ${receipts.length} receipts, ${env.observedBatches.length} batch bodies)`,
+    );
+    t.diagnostic(
+      `manifest coverage: ${events.length} collector events, ${receipts.length} receipts, ` +
+        `${env.observedBatches.length} /v1/batch bodies (${wireEvents} events) all declared; ` +
+        `${valuesChecked} prop values match their "sentAs"` +
+        (unverified.size ? `; values not checked (unknown sentAs wording): ${[...unverified].join(' | ')}` : ''),
+    );
+  });
 }
