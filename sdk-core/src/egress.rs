@@ -178,6 +178,17 @@ impl Waiting {
     }
 }
 
+/// A batch on its way to the collector.
+#[derive(Debug)]
+struct InFlight {
+    /// Its events that may go back to the queue if the send fails (those still granted).
+    waiting: Vec<Waiting>,
+    /// Every event exactly as it was sent (with its pseudonymous id), for the egress log.
+    sent: Vec<Event>,
+    /// Consent for some of its events was withdrawn while it was on its way.
+    revoked: bool,
+}
+
 /// The one sort key of waiting events (one function, so one sort is compiled into the wasm).
 fn capture_time(w: &Waiting) -> Millis {
     w.event.ts
@@ -197,7 +208,7 @@ pub struct Egress {
     buffer: VecDeque<Waiting>,
     outbox: VecDeque<Waiting>,
     outbox_bytes: usize,
-    in_flight: BTreeMap<u64, Vec<Waiting>>,
+    in_flight: BTreeMap<u64, InFlight>,
     next_batch: u64,
     /// Events dropped because a bound was reached (oldest first).
     pub overflowed: u64,
@@ -266,7 +277,7 @@ impl Egress {
     pub fn merge_stored(&mut self, stored: Vec<Event>) {
         let mut merged: Vec<Waiting> = Vec::with_capacity(stored.len() + self.outbox.len());
         let mut seen = HashSet::new();
-        let in_flight: HashSet<String> = self.in_flight.values().flatten().map(|w| w.event.id.clone()).collect();
+        let in_flight: HashSet<String> = self.in_flight_waiting().map(|w| w.event.id.clone()).collect();
         for event in stored {
             if seen.insert(event.id.clone()) && !in_flight.contains(&event.id) {
                 let mut waiting = Waiting::new(event);
@@ -291,12 +302,12 @@ impl Egress {
     /// stored until the collector acknowledges it, so a crash mid-send loses nothing).
     pub fn to_store(&self) -> Vec<&Event> {
         // In flight first: those events were taken from the front of the outbox.
-        self.in_flight.values().flatten().chain(self.outbox.iter()).map(|w| &w.event).collect()
+        self.in_flight_waiting().chain(self.outbox.iter()).map(|w| &w.event).collect()
     }
 
     /// The caller wrote [`Egress::to_store`] to storage.
     pub fn mark_stored(&mut self) {
-        for waiting in self.outbox.iter_mut().chain(self.in_flight.values_mut().flatten()) {
+        for waiting in self.outbox.iter_mut().chain(self.in_flight.values_mut().flat_map(|b| b.waiting.iter_mut())) {
             waiting.persisted = true;
         }
     }
@@ -322,21 +333,32 @@ impl Egress {
         self.recount();
         self.enforce_outbox_bounds();
         for batch in self.in_flight.values_mut() {
-            batch.retain(granted);
+            let before = batch.waiting.len();
+            batch.waiting.retain(granted);
+            batch.revoked |= batch.waiting.len() < before;
         }
     }
 
-    /// Whether a batch on its way carries an event whose purpose is no longer granted (the
-    /// request should be aborted).
-    pub fn in_flight_revoked(&self, batch: u64, is_granted: impl Fn(&PurposeId) -> bool) -> bool {
-        self.in_flight
-            .get(&batch)
-            .is_some_and(|events| events.is_empty() || events.iter().any(|w| !is_granted(&w.event.purpose)))
+    fn in_flight_waiting(&self) -> impl Iterator<Item = &Waiting> {
+        self.in_flight.values().flat_map(|b| b.waiting.iter())
     }
 
-    /// The events of a batch on its way.
-    pub fn in_flight_events(&self, batch: u64) -> impl Iterator<Item = &Event> {
-        self.in_flight.get(&batch).into_iter().flatten().map(|w| &w.event)
+    /// Whether a batch on its way carries an event whose purpose was withdrawn since it was
+    /// taken (the request should be aborted).
+    pub fn in_flight_revoked(&self, batch: u64) -> bool {
+        self.in_flight.get(&batch).is_some_and(|b| b.revoked)
+    }
+
+    /// The events of a batch on its way, exactly as they were sent.
+    pub fn sent_events(&self, batch: u64) -> &[Event] {
+        self.in_flight.get(&batch).map_or(&[], |b| &b.sent)
+    }
+
+    /// Records the events of `batch` as they were sent (with the ids the engine added).
+    pub fn record_sent(&mut self, batch: u64, sent: Vec<Event>) {
+        if let Some(b) = self.in_flight.get_mut(&batch) {
+            b.sent = sent;
+        }
     }
 
     /// Takes the next batch to send: at most `max_events` events whose JSON fits in `max_bytes`,
@@ -366,8 +388,8 @@ impl Egress {
         }
         let id = self.next_batch;
         self.next_batch += 1;
-        let events = taken.iter().map(|w| w.event.clone()).collect();
-        self.in_flight.insert(id, taken);
+        let events: Vec<Event> = taken.iter().map(|w| w.event.clone()).collect();
+        self.in_flight.insert(id, InFlight { waiting: taken, sent: events.clone(), revoked: false });
         Some((id, events))
     }
 
@@ -378,8 +400,8 @@ impl Egress {
 
     /// The batch did not arrive: its events (those still granted) go back to the front.
     pub fn fail(&mut self, batch: u64) {
-        if let Some(events) = self.in_flight.remove(&batch) {
-            for waiting in events.into_iter().rev() {
+        if let Some(batch) = self.in_flight.remove(&batch) {
+            for waiting in batch.waiting.into_iter().rev() {
                 self.outbox_bytes += waiting.bytes;
                 self.outbox.push_front(waiting);
             }
@@ -389,7 +411,7 @@ impl Egress {
 
     /// Drops a batch's events for good (the collector refused them).
     pub fn drop_batch(&mut self, batch: u64) -> usize {
-        self.in_flight.remove(&batch).map_or(0, |events| events.len())
+        self.in_flight.remove(&batch).map_or(0, |b| b.waiting.len())
     }
 
     /// Bytes of the events waiting in the outbox.
@@ -406,7 +428,7 @@ impl Egress {
     }
 
     pub fn in_flight(&self) -> usize {
-        self.in_flight.values().map(Vec::len).sum()
+        self.in_flight.values().map(|b| b.waiting.len()).sum()
     }
 }
 

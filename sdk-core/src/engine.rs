@@ -417,10 +417,11 @@ impl Engine {
         let (id, mut events) = self.egress.take_batch(|p| granted.contains(&p.as_str()), max_events, max_bytes)?;
         for event in &mut events {
             let rotate = self.config.collect.get(&event.purpose).and_then(|c| c.pseudonymous_id.as_ref());
-            if let Some(id) = rotate {
-                event.pid = Some(self.pseudonyms.current(&event.purpose, id.rotate_days, now, &mut self.ids));
+            if let Some(pid) = rotate {
+                event.pid = Some(self.pseudonyms.current(&event.purpose, pid.rotate_days, now, &mut self.ids));
             }
         }
+        self.egress.record_sent(id, events.clone());
         let count = events.len();
         let body = BatchBody {
             v: 1,
@@ -433,10 +434,11 @@ impl Engine {
         Some(OutgoingBatch { id, body, events: count })
     }
 
-    /// Whether a batch on its way should be cancelled: consent for one of its purposes is gone.
+    /// Whether a batch on its way should be cancelled: consent for one of its events' purposes
+    /// was withdrawn (or lapsed) since it was taken.
     pub fn should_abort(&mut self, batch: u64, now: Millis) -> bool {
-        let states = self.sync_egress(now);
-        self.egress.in_flight_revoked(batch, |p| status_in(&states, p) == Status::Granted)
+        self.sync_egress(now);
+        self.egress.in_flight_revoked(batch)
     }
 
     /// Applies the result of sending `batch` and says when to send next.
@@ -461,7 +463,7 @@ impl Engine {
             SendResult::Beacon { accepted: false } => (None, SendOutcome::WillRetry),
         };
         self.record_sent(batch, result, status, outcome, now);
-        let size = self.egress.in_flight_events(batch).count();
+        let size = self.egress.sent_events(batch).len();
         let next = match outcome {
             SendOutcome::Delivered | SendOutcome::HandedOff => {
                 self.egress.ack(batch);
@@ -509,14 +511,15 @@ impl Engine {
     fn record_sent(&mut self, batch: u64, result: SendResult, status: Option<u16>, outcome: SendOutcome, now: Millis) {
         let events: Vec<SentEvent> = self
             .egress
-            .in_flight_events(batch)
+            .sent_events(batch)
+            .iter()
             .map(|e| SentEvent {
                 id: e.id.clone(),
                 name: e.name.clone(),
                 purpose: e.purpose.clone(),
                 ts: e.ts,
                 props: e.props.clone(),
-                pid: self.pseudonyms.get(&e.purpose).map(|p| p.id.clone()),
+                pid: e.pid.clone(),
             })
             .collect();
         if events.is_empty() {
@@ -860,6 +863,24 @@ mod tests {
         e.settle(batch.id, SendResult::Aborted, T0);
         assert_eq!(e.pending(), (0, 0, 0), "nothing of the withdrawn purpose is kept for a retry");
         assert!(e.queue_snapshot(T0).is_none());
+    }
+
+    #[test]
+    fn a_batch_mixing_purposes_is_aborted_when_one_is_withdrawn_and_logged_whole() {
+        let mut e = granted_engine();
+        e.track("x", Value::Null, "analytics", T0).unwrap();
+        e.track("x", Value::Null, "marketing", T0).unwrap();
+        let batch = e.take_batch(T0, MAX_BATCH_BYTES).unwrap();
+        e.record(&[("analytics".into(), Decision::Withdrawn)], ChoiceSource::Api, T0).unwrap();
+        assert!(e.should_abort(batch.id, T0), "the batch still carries a withdrawn purpose's event");
+        e.settle(batch.id, SendResult::Aborted, T0);
+        assert_eq!(e.pending(), (0, 1, 0), "the marketing event goes back to the queue");
+        let log = e.egress_log();
+        assert_eq!(log[0]["outcome"], "aborted");
+        assert_eq!(log[0]["events"].as_array().unwrap().len(), 2, "the log shows everything the request carried");
+        let b = e.take_batch(T0, MAX_BATCH_BYTES).unwrap();
+        assert!(!e.should_abort(b.id, T0));
+        assert_eq!(body(&b)["events"][0]["purpose"], "marketing");
     }
 
     #[test]

@@ -226,6 +226,7 @@ async fn run(weak: Weak<RefCell<Inner>>, send: bool) {
             if !send || !is_online() {
                 state.waiting_online |= send;
                 state.persist_queue(true);
+                state.persist_ids_and_log();
                 return;
             }
             let batch = state.engine.take_batch(now(), MAX_BATCH_BYTES);

@@ -173,16 +173,15 @@ impl AttuneSdk {
             let changed = change(&mut inner.engine, now(), source).map_err(|e| from_core(&e))?;
             if changed {
                 inner.persist_consent();
-                // A withdrawal purges the stored queue and ids now, and stops a request on its way.
+                // A withdrawal stops a request on its way now; the stored queue and ids are
+                // purged by the cycle below, under the flush lock (an unlocked write could
+                // overwrite another tab's and bring back events it already delivered).
                 inner.abort_if_revoked();
-                inner.load_shared();
-                inner.persist_queue(false);
-                inner.persist_ids_and_log();
             }
             changed
         };
         if changed {
-            schedule(&self.inner);
+            wasm_bindgen_futures::spawn_local(sync(Rc::downgrade(&self.inner), false));
         }
         Ok(changed)
     }
@@ -337,10 +336,8 @@ fn install_handlers(inner: &Rc<RefCell<Inner>>) {
             if let Some(inner) = weak.upgrade() {
                 let changed = inner.borrow_mut().reload_consent_if_changed();
                 if changed {
-                    let mut state = inner.borrow_mut();
-                    state.load_shared();
-                    state.persist_queue(false);
-                    state.persist_ids_and_log();
+                    // Purge what this tab stored for a withdrawn purpose, under the flush lock.
+                    wasm_bindgen_futures::spawn_local(sync(Rc::downgrade(&inner), false));
                 }
             }
         }

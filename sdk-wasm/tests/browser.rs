@@ -219,7 +219,9 @@ async fn the_queue_is_stored_stripped_and_picked_up_by_the_next_page() {
     let second = sdk("local", &hook);
     assert_eq!(second.pending(), [0, 1, 0], "the next page picks the event up");
     second.withdraw(vec!["analytics".into()], "api").unwrap();
-    assert_eq!(stored("attune:queue"), None, "withdrawal purges the stored queue");
+    assert_eq!(second.pending(), [0, 0, 0], "withdrawal purges the queue in memory at once");
+    settle().await;
+    assert_eq!(stored("attune:queue"), None, "and the stored queue at the next cycle");
     second.destroy();
     restore();
 }
@@ -270,6 +272,22 @@ async fn flush_resolves_after_the_collector_answered_even_while_a_cycle_runs() {
     assert_eq!(stored("attune:queue"), None, "a refused batch leaves nothing queued");
     let log = js_sys::JSON::stringify(&sdk.egress_log()).unwrap().as_string().unwrap();
     assert!(log.contains("\"status\":404") && log.contains("\"outcome\":\"refused\""), "{log}");
+    sdk.destroy();
+    restore();
+}
+
+#[wasm_bindgen_test]
+async fn withdrawal_wipes_the_stored_pseudonymous_id() {
+    restore();
+    let (hook, _) = recorder();
+    let sdk = sdk("local", &hook);
+    sdk.grant(vec!["analytics".into()], "api").unwrap();
+    sdk.track("x", JsValue::NULL, "analytics").unwrap();
+    wasm_bindgen_futures::JsFuture::from(sdk.flush()).await.unwrap();
+    assert!(stored("attune:ids").is_some_and(|ids| ids.contains("analytics")), "an id once analytics data left");
+    sdk.withdraw(vec!["analytics".into()], "api").unwrap();
+    settle().await;
+    assert_eq!(stored("attune:ids"), None, "no identifier is kept for a withdrawn purpose");
     sdk.destroy();
     restore();
 }
