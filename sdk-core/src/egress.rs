@@ -5,9 +5,15 @@
 //! it is denied. Events in the outbox are checked against consent again when a batch is taken,
 //! and a withdrawal drops the purpose's events from the buffer, the outbox and failed batches.
 //!
-//! The outbox is mirrored in storage (`attune:queue`) by whoever holds the flush lock: stored
-//! events are the truth shared by every tab, and a tab's new captures join them at the next sync
-//! ([`Egress::merge_stored`]). The outbox is bounded by count and bytes; the oldest go first.
+//! The outbox is mirrored in storage (`attune:queue`), shared by every tab: each flush cycle
+//! merges what is stored with what this tab holds ([`Egress::merge_stored`]) and writes the union
+//! back. Storage is not trusted to be current — in Chromium another tab's `localStorage` write
+//! reaches this tab's copy asynchronously, even when the cycles are serialised by a lock — so a
+//! tab never concludes "sent" from an event's absence. Delivered (or refused) event ids are
+//! recorded instead, in memory and beside the queue, and an event leaves the outbox only when its
+//! id is known delivered, its purpose is no longer granted, or a bound is reached. A stale read can
+//! then cost a duplicate send (the collector stores each id once), never a lost event.
+//! The outbox is bounded by count and bytes; the oldest go first.
 
 use crate::consent::Status;
 use crate::error::ErrorCode;
@@ -25,6 +31,8 @@ pub const MAX_BATCH_BYTES: usize = 500 * 1000;
 pub const MAX_BEACON_BYTES: usize = 64 * 1000;
 /// Bytes of granted events waiting to be sent (their JSON); past it the oldest are dropped.
 pub const MAX_QUEUED_BYTES: usize = 1_000_000;
+/// Delivered ids remembered (in memory and in the stored queue), newest kept.
+pub const MAX_DELIVERED_IDS: usize = 500;
 /// Room left in a batch for everything around the events (site id, consent, sentAt).
 const ENVELOPE_BYTES: usize = 2 * 1024;
 
@@ -167,14 +175,12 @@ pub enum Captured {
 struct Waiting {
     event: Event,
     bytes: usize,
-    /// Known to be in storage (so absent from storage later means another tab sent it).
-    persisted: bool,
 }
 
 impl Waiting {
     fn new(event: Event) -> Self {
         let bytes = serde_json::to_string(&event).map(|s| s.len()).unwrap_or(usize::MAX);
-        Self { event, bytes, persisted: false }
+        Self { event, bytes }
     }
 }
 
@@ -209,6 +215,8 @@ pub struct Egress {
     outbox: VecDeque<Waiting>,
     outbox_bytes: usize,
     in_flight: BTreeMap<u64, InFlight>,
+    /// Ids of events delivered or refused for good, by any tab (oldest first, bounded).
+    delivered: VecDeque<String>,
     next_batch: u64,
     /// Events dropped because a bound was reached (oldest first).
     pub overflowed: u64,
@@ -222,6 +230,7 @@ impl Egress {
             outbox: VecDeque::new(),
             outbox_bytes: 0,
             in_flight: BTreeMap::new(),
+            delivered: VecDeque::new(),
             next_batch: 1,
             overflowed: 0,
         }
@@ -269,26 +278,30 @@ impl Egress {
         self.outbox_bytes = self.outbox.iter().map(|w| w.bytes).sum();
     }
 
-    /// Merges the queue another tab (or an earlier page) left in storage with this tab's outbox.
-    ///
-    /// Stored events are kept; this tab's events not yet stored are added; this tab's events that
-    /// *were* stored but are gone now were sent by another tab, so they are dropped here too.
-    /// Events are kept in capture order; ids are never duplicated.
-    pub fn merge_stored(&mut self, stored: Vec<Event>) {
-        let mut merged: Vec<Waiting> = Vec::with_capacity(stored.len() + self.outbox.len());
-        let mut seen = HashSet::new();
-        let in_flight: HashSet<String> = self.in_flight_waiting().map(|w| w.event.id.clone()).collect();
-        for event in stored {
-            if seen.insert(event.id.clone()) && !in_flight.contains(&event.id) {
-                let mut waiting = Waiting::new(event);
-                waiting.persisted = true;
-                if waiting.bytes <= MAX_EVENT_BYTES {
-                    merged.push(waiting);
-                }
+    fn remember_delivered(&mut self, id: String) {
+        if !self.delivered.contains(&id) {
+            self.delivered.push_back(id);
+            while self.delivered.len() > MAX_DELIVERED_IDS {
+                self.delivered.pop_front();
             }
         }
-        for waiting in self.outbox.drain(..) {
-            if !waiting.persisted && seen.insert(waiting.event.id.clone()) {
+    }
+
+    /// Merges the queue another tab (or an earlier page) left in storage with this tab's outbox:
+    /// the union of both, minus every id known delivered (here or in `stored_delivered`) and
+    /// those on their way from this tab. Events are kept in capture order; ids never repeat.
+    pub fn merge_stored(&mut self, stored: Vec<Event>, stored_delivered: Vec<String>) {
+        for id in stored_delivered {
+            self.remember_delivered(id);
+        }
+        let done: HashSet<String> =
+            self.delivered.iter().cloned().chain(self.in_flight_waiting().map(|w| w.event.id.clone())).collect();
+        let mut seen: HashSet<String> = HashSet::new();
+        let mut merged: Vec<Waiting> = Vec::with_capacity(stored.len() + self.outbox.len());
+        let candidates = self.outbox.drain(..).chain(stored.into_iter().map(Waiting::new));
+        for waiting in candidates {
+            let id = &waiting.event.id;
+            if !done.contains(id.as_str()) && waiting.bytes <= MAX_EVENT_BYTES && seen.insert(id.clone()) {
                 merged.push(waiting);
             }
         }
@@ -305,11 +318,9 @@ impl Egress {
         self.in_flight_waiting().chain(self.outbox.iter()).map(|w| &w.event).collect()
     }
 
-    /// The caller wrote [`Egress::to_store`] to storage.
-    pub fn mark_stored(&mut self) {
-        for waiting in self.outbox.iter_mut().chain(self.in_flight.values_mut().flat_map(|b| b.waiting.iter_mut())) {
-            waiting.persisted = true;
-        }
+    /// Ids known delivered, stored beside the queue so that other tabs drop their copies.
+    pub fn delivered_ids(&self) -> &VecDeque<String> {
+        &self.delivered
     }
 
     /// Applies a consent change: buffered events of granted purposes join the outbox (keeping
@@ -395,7 +406,7 @@ impl Egress {
 
     /// The collector stored the batch.
     pub fn ack(&mut self, batch: u64) {
-        self.in_flight.remove(&batch);
+        self.drop_batch(batch);
     }
 
     /// The batch did not arrive: its events (those still granted) go back to the front.
@@ -409,9 +420,14 @@ impl Egress {
         }
     }
 
-    /// Drops a batch's events for good (the collector refused them).
+    /// Forgets a batch's events for good (delivered, or refused by the collector), and remembers
+    /// their ids so that no tab sends them again.
     pub fn drop_batch(&mut self, batch: u64) -> usize {
-        self.in_flight.remove(&batch).map_or(0, |b| b.waiting.len())
+        let Some(batch) = self.in_flight.remove(&batch) else { return 0 };
+        for event in batch.sent {
+            self.remember_delivered(event.id);
+        }
+        batch.waiting.len()
     }
 
     /// Bytes of the events waiting in the outbox.
@@ -572,16 +588,23 @@ mod tests {
     }
 
     #[test]
-    fn merging_the_stored_queue_keeps_new_captures_and_forgets_what_another_tab_sent() {
+    fn merging_the_stored_queue_keeps_both_sides_and_drops_what_any_tab_delivered() {
         let mut e = egress();
         e.capture(event(1, "analytics"), Status::Granted).unwrap();
         e.capture(event(2, "analytics"), Status::Granted).unwrap();
-        e.mark_stored();
         e.capture(event(3, "analytics"), Status::Granted).unwrap();
-        // Another tab sent event 1 and queued event 4.
-        e.merge_stored(vec![event(2, "analytics"), event(4, "analytics"), event(2, "analytics")]);
+        // Another tab delivered event 1 and queued event 4; its copy of storage had not yet seen
+        // event 3 (a stale read): event 3 must survive.
+        let delivered = vec![event(1, "analytics").id];
+        e.merge_stored(vec![event(2, "analytics"), event(4, "analytics"), event(2, "analytics")], delivered);
         let stored: Vec<u64> = e.to_store().iter().map(|ev| ev.ts.0).collect();
         assert_eq!(stored, [2, 3, 4]);
+        let (id, _) = e.take_batch(|_| true, 1, MAX_BATCH_BYTES).unwrap();
+        e.ack(id);
+        // A stale copy of storage still lists event 2: it is not brought back.
+        e.merge_stored(vec![event(2, "analytics")], Vec::new());
+        assert_eq!(e.to_store().iter().map(|ev| ev.ts.0).collect::<Vec<_>>(), [3, 4]);
+        assert!(e.delivered_ids().contains(&event(2, "analytics").id));
     }
 
     #[test]

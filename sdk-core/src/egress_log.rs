@@ -97,6 +97,25 @@ impl EgressLog {
         log
     }
 
+    /// Merges entries read from storage with this tab's: storage may lag behind another tab's
+    /// last write (or this tab's), so neither side replaces the other. Entries are ordered by
+    /// time; an entry present on both sides is kept once.
+    pub fn merge_stored(&mut self, stored: EgressLog) {
+        let key = |e: &Value| {
+            let first = e["events"].get(0).map_or(Value::Null, |ev| ev["id"].clone());
+            format!("{}/{}/{}/{}", e["at"], e["outcome"], e["status"], first)
+        };
+        let mut all: Vec<Value> = self.entries.drain(..).chain(stored.entries).map(|(e, _)| e).collect();
+        all.sort_by_key(|e| e["at"].as_u64().unwrap_or(0));
+        let mut seen = std::collections::HashSet::new();
+        self.bytes = 0;
+        for entry in all {
+            if seen.insert(key(&entry)) {
+                self.push_value(entry);
+            }
+        }
+    }
+
     pub fn push(&mut self, entry: SentPayload) {
         self.push_value(serde_json::to_value(entry).expect("payload records always serialize"));
     }
@@ -167,6 +186,20 @@ mod tests {
         let bytes: usize = log.entries().map(|e| serde_json::to_string(e).unwrap().len()).sum();
         assert!(bytes <= MAX_LOG_BYTES, "{bytes}");
         assert_eq!(log.entries().last().unwrap()["at"], 109);
+    }
+
+    #[test]
+    fn merging_with_a_stale_copy_loses_no_entry() {
+        let mut mine = EgressLog::default();
+        mine.push(payload(1, 1));
+        mine.push(payload(3, 1));
+        let stale = EgressLog::from_stored(vec![
+            serde_json::to_value(payload(1, 1)).unwrap(),
+            serde_json::to_value(payload(2, 1)).unwrap(),
+        ]);
+        mine.merge_stored(stale);
+        let ats: Vec<u64> = mine.entries().map(|e| e["at"].as_u64().unwrap()).collect();
+        assert_eq!(ats, [1, 2, 3]);
     }
 
     #[test]

@@ -293,12 +293,12 @@ impl Engine {
     /// Merges the queue found in storage (left by an earlier page or another tab) into this one.
     /// Events the site no longer declares, or that do not parse, are dropped one by one.
     pub fn load_queue(&mut self, stored: Option<&str>, now: Millis) -> Vec<Warning> {
-        let (events, problems) = match stored.map(|raw| decode_queue(raw, &self.config)) {
-            None => (Vec::new(), Vec::new()),
-            Some(Ok(found)) => found,
-            Some(Err(e)) => (Vec::new(), vec![e]),
+        let (events, delivered, problems) = match stored.map(|raw| decode_queue(raw, &self.config)) {
+            None => (Vec::new(), Vec::new(), Vec::new()),
+            Some(Ok(found)) => (found.events, found.delivered, found.problems),
+            Some(Err(e)) => (Vec::new(), Vec::new(), vec![e]),
         };
-        self.egress.merge_stored(events);
+        self.egress.merge_stored(events, delivered);
         self.sync_egress(now);
         problems.iter().map(|e| Warning::from_error(e)).collect()
     }
@@ -307,25 +307,18 @@ impl Engine {
     pub fn queue_snapshot(&mut self, now: Millis) -> Option<String> {
         self.sync_egress(now);
         let events = self.egress.to_store();
-        (!events.is_empty()).then(|| encode_queue(events))
+        let delivered = self.egress.delivered_ids();
+        (!events.is_empty() || !delivered.is_empty()).then(|| encode_queue(events, delivered))
     }
 
-    /// The caller stored [`Engine::queue_snapshot`].
-    pub fn queue_stored(&mut self) {
-        self.egress.mark_stored();
-    }
-
-    /// Loads the stored pseudonymous ids (kept only for purposes still granted).
+    /// Merges the stored pseudonymous ids into this tab's (kept only for purposes still granted).
     pub fn load_ids(&mut self, stored: Option<&str>, now: Millis) -> Vec<Warning> {
         let mut warnings = Vec::new();
-        self.pseudonyms = match stored.map(|raw| decode_ids(raw, &self.config)) {
-            None => PseudonymousIds::default(),
-            Some(Ok(ids)) => ids,
-            Some(Err(e)) => {
-                warnings.push(Warning::from_error(&e));
-                PseudonymousIds::default()
-            }
-        };
+        match stored.map(|raw| decode_ids(raw, &self.config)) {
+            None => {}
+            Some(Ok(ids)) => self.pseudonyms.merge_stored(ids),
+            Some(Err(e)) => warnings.push(Warning::from_error(&e)),
+        }
         self.sync_egress(now);
         warnings
     }
@@ -339,7 +332,7 @@ impl Engine {
         match stored.map(decode_egress_log) {
             None => Vec::new(),
             Some(Ok(log)) => {
-                self.sent = log;
+                self.sent.merge_stored(log);
                 Vec::new()
             }
             Some(Err(e)) => vec![Warning::from_error(&e)],

@@ -46,6 +46,18 @@ impl PseudonymousIds {
         self.ids.is_empty()
     }
 
+    /// Merges ids read from storage: per purpose the newer id wins (storage may lag behind the
+    /// last write of this tab or another, so it does not simply replace what this tab holds).
+    pub fn merge_stored(&mut self, stored: PseudonymousIds) {
+        for entry in stored.ids {
+            match self.ids.iter_mut().find(|e| e.purpose == entry.purpose) {
+                Some(mine) if mine.since >= entry.since => {}
+                Some(mine) => *mine = entry,
+                None => self.ids.push(entry),
+            }
+        }
+    }
+
     /// The purpose's id at `now`, creating or rotating it as needed.
     pub fn current(&mut self, purpose: &PurposeId, rotate_days: u32, now: Millis, gen: &mut IdGenerator) -> String {
         let rotate_ms = u64::from(rotate_days) * Millis::DAY;

@@ -17,6 +17,7 @@ use crate::purpose::{PurposeId, NECESSARY};
 use crate::time::Millis;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use std::collections::VecDeque;
 
 /// A key the SDK may write, with the purpose that allows it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -201,9 +202,19 @@ fn field<'a, T>(
         .ok_or_else(|| StateError::Corrupt { field: format!("{at}.{key}"), message: format!("expected {expected}") })
 }
 
-/// The stored form of the queue.
-pub fn encode_queue(events: Vec<&Event>) -> String {
-    encode_list("events", &events)
+/// The stored form of the queue, with the ids known delivered (so other tabs drop their copies).
+pub fn encode_queue(events: Vec<&Event>, delivered: &VecDeque<String>) -> String {
+    let events = serde_json::to_string(&events).expect("events always serialize");
+    let delivered = serde_json::to_string(delivered).expect("ids always serialize");
+    format!("{{\"schema\":{SCHEMA_VERSION},\"events\":{events},\"delivered\":{delivered}}}")
+}
+
+/// The stored queue: its events (each checked on its own), the ids known delivered, and what was
+/// wrong with the events that were dropped.
+pub struct StoredQueue {
+    pub events: Vec<Event>,
+    pub delivered: Vec<String>,
+    pub problems: Vec<StateError>,
 }
 
 fn decode_event(item: &Value, at: &str, config: &ValidConfig) -> Result<Event, StateError> {
@@ -228,16 +239,22 @@ fn decode_event(item: &Value, at: &str, config: &ValidConfig) -> Result<Event, S
 /// Reads the stored queue. Each event is checked on its own: one that is unreadable, of a purpose
 /// or event name the site no longer declares, is dropped and reported, the others are kept. Props
 /// are checked against the declaration again, so an edited queue cannot add fields.
-pub fn decode_queue(raw: &str, config: &ValidConfig) -> Result<(Vec<Event>, Vec<StateError>), StateError> {
-    let mut events = Vec::new();
+pub fn decode_queue(raw: &str, config: &ValidConfig) -> Result<StoredQueue, StateError> {
     let mut problems = Vec::new();
+    let mut events = Vec::new();
     for (i, item) in decode_list(raw, "events")?.iter().enumerate() {
         match decode_event(item, &format!("events[{i}]"), config) {
             Ok(event) => events.push(event),
             Err(e) => problems.push(e),
         }
     }
-    Ok((events, problems))
+    // Absent in a queue written before delivered ids were kept: nothing known delivered.
+    let delivered = decode_list(raw, "delivered")
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|v| v.as_str().filter(|id| is_lower_hex(id, 32)).map(str::to_owned))
+        .collect();
+    Ok(StoredQueue { events, delivered, problems })
 }
 
 pub fn encode_ids(ids: &PseudonymousIds) -> String {

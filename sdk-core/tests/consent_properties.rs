@@ -147,7 +147,6 @@ proptest! {
                 }
             }
             stored_queue = engine.queue_snapshot(Millis(now));
-            engine.queue_stored();
             if let Some(queue) = &stored_queue {
                 let doc: Value = serde_json::from_str(queue).unwrap();
                 let events = doc["events"].as_array().unwrap();

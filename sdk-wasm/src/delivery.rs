@@ -88,14 +88,11 @@ impl Inner {
         }
     }
 
-    /// Writes the queue. Only a write made under the flush lock counts as "stored" for merging
-    /// later; an unlocked write (page exit, withdrawal) may be overwritten by a locked one.
-    pub fn persist_queue(&mut self, locked: bool) {
+    /// Writes the queue (the union of what was stored and what this tab holds, see
+    /// `Egress::merge_stored`), with the ids known delivered.
+    pub fn persist_queue(&mut self) {
         let snapshot = self.engine.queue_snapshot(now());
         self.write(QUEUE_KEY.name, snapshot);
-        if locked {
-            self.engine.queue_stored();
-        }
     }
 
     pub fn persist_ids_and_log(&mut self) {
@@ -225,13 +222,13 @@ async fn run(weak: Weak<RefCell<Inner>>, send: bool) {
             state.load_shared();
             if !send || !is_online() {
                 state.waiting_online |= send;
-                state.persist_queue(true);
+                state.persist_queue();
                 state.persist_ids_and_log();
                 return;
             }
             let batch = state.engine.take_batch(now(), MAX_BATCH_BYTES);
             // Written before the send: a crash mid-request leaves the events for the next page.
-            state.persist_queue(true);
+            state.persist_queue();
             state.persist_ids_and_log();
             let Some(batch) = batch else { return };
             let controller = AbortController::new().ok();
@@ -251,7 +248,7 @@ async fn run(weak: Weak<RefCell<Inner>>, send: bool) {
                 state.warn(js_error("batch_rejected", &message, None));
             }
         }
-        state.persist_queue(true);
+        state.persist_queue();
         state.persist_ids_and_log();
         match next {
             NextSend::After(0) => continue,
@@ -298,6 +295,6 @@ pub fn flush_with_beacon(inner: &Rc<RefCell<Inner>>) {
             }
         }
     }
-    state.persist_queue(false);
+    state.persist_queue();
     state.persist_ids_and_log();
 }

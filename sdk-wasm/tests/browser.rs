@@ -269,7 +269,9 @@ async fn flush_resolves_after_the_collector_answered_even_while_a_cycle_runs() {
     wasm_bindgen_futures::JsFuture::from(sdk.flush()).await.unwrap();
     assert_eq!(*warnings.borrow(), ["batch_rejected"], "the test server answered 404 before flush resolved");
     assert_eq!(sdk.pending(), [0, 0, 0]);
-    assert_eq!(stored("attune:queue"), None, "a refused batch leaves nothing queued");
+    let queue: serde_json::Value = serde_json::from_str(&stored("attune:queue").unwrap()).unwrap();
+    assert_eq!(queue["events"], serde_json::json!([]), "a refused batch leaves nothing queued");
+    assert_eq!(queue["delivered"].as_array().unwrap().len(), 1, "its id is remembered, so no tab sends it again");
     let log = js_sys::JSON::stringify(&sdk.egress_log()).unwrap().as_string().unwrap();
     assert!(log.contains("\"status\":404") && log.contains("\"outcome\":\"refused\""), "{log}");
     sdk.destroy();
