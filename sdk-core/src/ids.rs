@@ -13,26 +13,26 @@ impl IdGenerator {
         Self { seed, counter: 0 }
     }
 
-    /// 16 random bytes as 32 lowercase hex characters.
-    pub fn next_hex128(&mut self) -> String {
+    /// The next 32 bytes of the stream for `domain` (SHA-256 of domain, seed and counter).
+    fn next_block(&mut self, domain: &[u8]) -> [u8; 32] {
         self.counter += 1;
-        let digest = Sha256::new()
-            .chain_update(b"attune-id\0")
+        Sha256::new()
+            .chain_update(domain)
             .chain_update(self.seed)
             .chain_update(self.counter.to_le_bytes())
-            .finalize();
-        hex(&digest[..16])
+            .finalize()
+            .into()
+    }
+
+    /// 16 random bytes as 32 lowercase hex characters.
+    pub fn next_hex128(&mut self) -> String {
+        hex(&self.next_block(b"attune-id\0")[..16])
     }
 
     /// A number in `0..1` from the same stream (for retry jitter).
     pub fn next_unit(&mut self) -> f64 {
-        self.counter += 1;
-        let digest = Sha256::new()
-            .chain_update(b"attune-unit\0")
-            .chain_update(self.seed)
-            .chain_update(self.counter.to_le_bytes())
-            .finalize();
-        let bits = u64::from_le_bytes(digest[..8].try_into().expect("8 bytes"));
+        let block = self.next_block(b"attune-unit\0");
+        let bits = u64::from_le_bytes(block[..8].try_into().expect("8 bytes"));
         (bits >> 11) as f64 / (1u64 << 53) as f64
     }
 }
