@@ -155,6 +155,26 @@ describe('the door out', () => {
     expect(pids[1]).toBeUndefined(); // marketing declares no pseudonymous id
   });
 
+  it('lets an onWarning hook call back into the SDK', async () => {
+    let attune: Attune | undefined;
+    const seen: string[] = [];
+    attune = await start({
+      onWarning: (w) => {
+        seen.push(w.code);
+        // Re-entering while the SDK reports a warning must not break it.
+        seen.push(String(attune?.consent.get().purposes.length));
+        attune?.track('page_view', { path: '/from-the-hook' }, 'analytics');
+      },
+    });
+    attune.consent.grant(['analytics']);
+    attune.track('page_view', { path: '/', email: 'x@example.com' }, 'analytics');
+    await attune.flush();
+    expect(attune.ready).toBe(true);
+    expect(seen).toEqual(['prop_stripped', '5']);
+    await attune.flush();
+    expect(sent.flatMap((b) => b.body.events.map((e) => e.props.path))).toEqual(['/', '/from-the-hook']);
+  });
+
   it('keeps a log of what left, and a manifest of what can', async () => {
     const attune = await start();
     attune.consent.grant(['analytics']);

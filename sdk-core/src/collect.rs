@@ -175,7 +175,8 @@ fn url_path(raw: &str) -> Option<String> {
         None if raw.starts_with('/') && !raw.starts_with("//") => raw,
         None => return None,
     };
-    let path = &rest[..rest.find(['?', '#']).unwrap_or(rest.len())];
+    // `;` starts path parameters (`;jsessionid=…`): session ids, never part of the page's path.
+    let path = &rest[..rest.find(['?', '#', ';']).unwrap_or(rest.len())];
     // "http://host//x" has the path "//x", which would read back as a protocol-relative URL.
     let path = format!("/{}", path.trim_start_matches('/'));
     (path.chars().count() <= MAX_PATH_CHARS && !path.chars().any(|c| c.is_whitespace() || c.is_control()))
@@ -328,6 +329,11 @@ impl PurposeCollect {
         let retention_days = days(map.get("retentionDays"), 1..=3650, format!("{path}.retentionDays"), &mut problems);
         let pseudonymous_id = match map.get("pseudonymousId") {
             None | Some(Value::Null) => None,
+            Some(Value::Object(_)) if path == "collect.necessary" => {
+                let message = "`necessary` needs no consent, so it may not carry an identifier".into();
+                problems.push((format!("{path}.pseudonymousId"), message));
+                None
+            }
             Some(Value::Object(id)) => {
                 let id_path = format!("{path}.pseudonymousId");
                 unknown_keys(id, &["rotateDays"], &id_path, &mut problems);
@@ -438,6 +444,7 @@ mod tests {
         let path = FieldRule::UrlPath;
         assert_eq!(path.apply(&json!("https://shop.example/p/42?email=a@b.c#x")), Some(json!("/p/42")));
         assert_eq!(path.apply(&json!("/cart?coupon=SECRET")), Some(json!("/cart")));
+        assert_eq!(path.apply(&json!("/cart;jsessionid=A1B2")), Some(json!("/cart")));
         assert_eq!(path.apply(&json!("https://shop.example")), Some(json!("/")));
         assert_eq!(path.apply(&json!("//evil.example/x")), None);
         assert_eq!(path.apply(&json!("not a url")), None);

@@ -617,6 +617,9 @@ mod tests {
                 "collect.marketing.pseudonymousId.rotateDays"
             ]
         );
+        let issues =
+            invalid(r#"{"collect":{"necessary":{"retentionDays":1,"pseudonymousId":{"rotateDays":1},"events":{}}}}"#);
+        assert_eq!(issues[0].path, "collect.necessary.pseudonymousId", "no identifier without consent");
         let issues = invalid(r#"{"collect":{"analytics":{"retentionDays":30,"events":{"e":{"p":"url"}}}}}"#);
         assert_eq!(issues[0].path, "collect.analytics.events.e.p");
         assert!(issues[0].message.contains("urlPath"), "{}", issues[0].message);

@@ -215,8 +215,8 @@ pub struct Egress {
     outbox: VecDeque<Waiting>,
     outbox_bytes: usize,
     in_flight: BTreeMap<u64, InFlight>,
-    /// Ids of events delivered or refused for good, by any tab (oldest first, bounded).
-    delivered: VecDeque<String>,
+    /// Events delivered or refused for good, by any tab: (purpose, id), oldest first, bounded.
+    delivered: VecDeque<(PurposeId, String)>,
     next_batch: u64,
     /// Events dropped because a bound was reached (oldest first).
     pub overflowed: u64,
@@ -278,9 +278,9 @@ impl Egress {
         self.outbox_bytes = self.outbox.iter().map(|w| w.bytes).sum();
     }
 
-    fn remember_delivered(&mut self, id: String) {
-        if !self.delivered.contains(&id) {
-            self.delivered.push_back(id);
+    fn remember_delivered(&mut self, purpose: PurposeId, id: String) {
+        if !self.delivered.iter().any(|(_, known)| *known == id) {
+            self.delivered.push_back((purpose, id));
             while self.delivered.len() > MAX_DELIVERED_IDS {
                 self.delivered.pop_front();
             }
@@ -290,12 +290,16 @@ impl Egress {
     /// Merges the queue another tab (or an earlier page) left in storage with this tab's outbox:
     /// the union of both, minus every id known delivered (here or in `stored_delivered`) and
     /// those on their way from this tab. Events are kept in capture order; ids never repeat.
-    pub fn merge_stored(&mut self, stored: Vec<Event>, stored_delivered: Vec<String>) {
-        for id in stored_delivered {
-            self.remember_delivered(id);
+    pub fn merge_stored(&mut self, stored: Vec<Event>, stored_delivered: Vec<(PurposeId, String)>) {
+        for (purpose, id) in stored_delivered {
+            self.remember_delivered(purpose, id);
         }
-        let done: HashSet<String> =
-            self.delivered.iter().cloned().chain(self.in_flight_waiting().map(|w| w.event.id.clone())).collect();
+        let done: HashSet<String> = self
+            .delivered
+            .iter()
+            .map(|(_, id)| id.clone())
+            .chain(self.in_flight_waiting().map(|w| w.event.id.clone()))
+            .collect();
         let mut seen: HashSet<String> = HashSet::new();
         let mut merged: Vec<Waiting> = Vec::with_capacity(stored.len() + self.outbox.len());
         let candidates = self.outbox.drain(..).chain(stored.into_iter().map(Waiting::new));
@@ -318,17 +322,21 @@ impl Egress {
         self.in_flight_waiting().chain(self.outbox.iter()).map(|w| &w.event).collect()
     }
 
-    /// Ids known delivered, stored beside the queue so that other tabs drop their copies.
-    pub fn delivered_ids(&self) -> &VecDeque<String> {
+    /// Events known delivered, stored beside the queue so that other tabs drop their copies.
+    pub fn delivered_ids(&self) -> &VecDeque<(PurposeId, String)> {
         &self.delivered
     }
 
     /// Applies a consent change: buffered events of granted purposes join the outbox (keeping
     /// their capture time), and every waiting event whose purpose is no longer granted is gone.
-    pub fn apply_consent(&mut self, status_of: impl Fn(&PurposeId) -> Status) {
+    ///
+    /// `status_of(purpose, ts)` is the status that applies to an event of `purpose` captured at
+    /// `ts`: the engine answers "denied" for events captured before the purpose's last
+    /// withdrawal, so a re-grant never brings them back.
+    pub fn apply_consent(&mut self, status_of: impl Fn(&PurposeId, Millis) -> Status) {
         let mut still_undecided = VecDeque::new();
         for waiting in self.buffer.drain(..) {
-            match status_of(&waiting.event.purpose) {
+            match status_of(&waiting.event.purpose, waiting.event.ts) {
                 Status::Granted => {
                     self.outbox_bytes += waiting.bytes;
                     self.outbox.push_back(waiting);
@@ -338,7 +346,7 @@ impl Egress {
             }
         }
         self.buffer = still_undecided;
-        let granted = |w: &Waiting| status_of(&w.event.purpose) == Status::Granted;
+        let granted = |w: &Waiting| status_of(&w.event.purpose, w.event.ts) == Status::Granted;
         self.outbox.retain(granted);
         self.outbox.make_contiguous().sort_by_key(capture_time);
         self.recount();
@@ -348,6 +356,9 @@ impl Egress {
             batch.waiting.retain(granted);
             batch.revoked |= batch.waiting.len() < before;
         }
+        // Delivered ids are kept only for purposes still granted (they point at rows of the
+        // collector, so they are the purpose's data too).
+        self.delivered.retain(|(purpose, _)| status_of(purpose, Millis(u64::MAX)) == Status::Granted);
     }
 
     fn in_flight_waiting(&self) -> impl Iterator<Item = &Waiting> {
@@ -425,7 +436,7 @@ impl Egress {
     pub fn drop_batch(&mut self, batch: u64) -> usize {
         let Some(batch) = self.in_flight.remove(&batch) else { return 0 };
         for event in batch.sent {
-            self.remember_delivered(event.id);
+            self.remember_delivered(event.purpose, event.id);
         }
         batch.waiting.len()
     }
@@ -472,7 +483,7 @@ mod tests {
         let mut e = egress();
         assert_eq!(e.capture(event(5, "analytics"), Status::NotAsked), Ok(Captured::Buffered));
         assert!(e.take_batch(|_| false, 10, MAX_BATCH_BYTES).is_none());
-        e.apply_consent(|_| Status::Granted);
+        e.apply_consent(|_, _| Status::Granted);
         let (_, batch) = e.take_batch(|_| true, 10, MAX_BATCH_BYTES).unwrap();
         assert_eq!(batch, vec![event(5, "analytics")]);
     }
@@ -482,7 +493,7 @@ mod tests {
         let mut e = egress();
         e.capture(event(1, "analytics"), Status::NotAsked).unwrap();
         e.capture(event(2, "marketing"), Status::NotAsked).unwrap();
-        e.apply_consent(|p| if p.as_str() == "analytics" { Status::Denied } else { Status::NotAsked });
+        e.apply_consent(|p, _| if p.as_str() == "analytics" { Status::Denied } else { Status::NotAsked });
         assert_eq!(e.buffered(), 1);
         assert_eq!(e.queued(), 0);
     }
@@ -495,7 +506,7 @@ mod tests {
         }
         assert_eq!(e.buffered(), 3);
         assert_eq!(e.overflowed, 2);
-        e.apply_consent(|_| Status::Granted);
+        e.apply_consent(|_, _| Status::Granted);
         let (_, batch) = e.take_batch(|_| true, 10, MAX_BATCH_BYTES).unwrap();
         assert_eq!(batch.iter().map(|ev| ev.ts.0).collect::<Vec<_>>(), [2, 3, 4]);
     }
@@ -515,7 +526,7 @@ mod tests {
         let mut e = egress();
         e.capture(event(1, "analytics"), Status::Granted).unwrap();
         let (id, _) = e.take_batch(|_| true, 10, MAX_BATCH_BYTES).unwrap();
-        e.apply_consent(|_| Status::Denied);
+        e.apply_consent(|_, _| Status::Denied);
         e.fail(id);
         assert_eq!(e.queued(), 0);
     }
@@ -595,7 +606,7 @@ mod tests {
         e.capture(event(3, "analytics"), Status::Granted).unwrap();
         // Another tab delivered event 1 and queued event 4; its copy of storage had not yet seen
         // event 3 (a stale read): event 3 must survive.
-        let delivered = vec![event(1, "analytics").id];
+        let delivered = vec![(PurposeId::parse("analytics").unwrap(), event(1, "analytics").id)];
         e.merge_stored(vec![event(2, "analytics"), event(4, "analytics"), event(2, "analytics")], delivered);
         let stored: Vec<u64> = e.to_store().iter().map(|ev| ev.ts.0).collect();
         assert_eq!(stored, [2, 3, 4]);
@@ -604,7 +615,7 @@ mod tests {
         // A stale copy of storage still lists event 2: it is not brought back.
         e.merge_stored(vec![event(2, "analytics")], Vec::new());
         assert_eq!(e.to_store().iter().map(|ev| ev.ts.0).collect::<Vec<_>>(), [3, 4]);
-        assert!(e.delivered_ids().contains(&event(2, "analytics").id));
+        assert!(e.delivered_ids().iter().any(|(_, id)| *id == event(2, "analytics").id));
     }
 
     #[test]

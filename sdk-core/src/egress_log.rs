@@ -83,18 +83,39 @@ pub struct EgressLog {
 
 impl EgressLog {
     /// Entries read back from storage; any that is not shaped like a [`SentPayload`] (an object
-    /// with a numeric `at`, a `destination` and an `events` array) is dropped.
-    pub fn from_stored(entries: Vec<Value>) -> Self {
+    /// with a numeric `at`, a `destination` and an `events` array) is dropped, and its index
+    /// returned.
+    pub fn from_stored(entries: Vec<Value>) -> (Self, Vec<usize>) {
         let mut log = Self::default();
-        for entry in entries {
+        let mut bad = Vec::new();
+        for (i, entry) in entries.into_iter().enumerate() {
             let shaped = entry.get("at").is_some_and(Value::is_u64)
                 && entry.get("destination").is_some_and(Value::is_string)
                 && entry.get("events").is_some_and(Value::is_array);
             if shaped {
                 log.push_value(entry);
+            } else {
+                bad.push(i);
             }
         }
-        log
+        (log, bad)
+    }
+
+    /// Removes the pseudonymous ids of purposes no longer granted from the entries (the log is
+    /// kept for the visitor; the ids are forgotten with their purpose).
+    /// `keep(purpose, ts)` says whether an event's id may stay.
+    pub fn forget_ids(&mut self, keep: impl Fn(&str, Millis) -> bool) {
+        for (entry, _) in self.entries.iter_mut() {
+            if let Some(events) = entry.get_mut("events").and_then(Value::as_array_mut) {
+                for event in events.iter_mut().filter_map(Value::as_object_mut) {
+                    let purpose = event.get("purpose").and_then(Value::as_str).unwrap_or_default();
+                    let ts = Millis(event.get("ts").and_then(Value::as_u64).unwrap_or(0));
+                    if !keep(purpose, ts) {
+                        event.remove("pid");
+                    }
+                }
+            }
+        }
     }
 
     /// Merges entries read from storage with this tab's: storage may lag behind another tab's
@@ -193,7 +214,7 @@ mod tests {
         let mut mine = EgressLog::default();
         mine.push(payload(1, 1));
         mine.push(payload(3, 1));
-        let stale = EgressLog::from_stored(vec![
+        let (stale, _) = EgressLog::from_stored(vec![
             serde_json::to_value(payload(1, 1)).unwrap(),
             serde_json::to_value(payload(2, 1)).unwrap(),
         ]);
@@ -205,7 +226,8 @@ mod tests {
     #[test]
     fn stored_entries_of_the_wrong_shape_are_dropped() {
         let good = serde_json::to_value(payload(5, 1)).unwrap();
-        let log = EgressLog::from_stored(vec![good, Value::from(3), serde_json::json!({"at": "yesterday"})]);
+        let (log, bad) = EgressLog::from_stored(vec![good, Value::from(3), serde_json::json!({"at": "yesterday"})]);
         assert_eq!(log.len(), 1);
+        assert_eq!(bad, [1, 2]);
     }
 }

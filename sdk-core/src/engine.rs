@@ -77,6 +77,13 @@ pub enum SendResult {
     Beacon { accepted: bool },
 }
 
+/// What [`Engine::settle`] made of a send attempt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Settled {
+    pub outcome: SendOutcome,
+    pub next: NextSend,
+}
+
 /// When to try the next send.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NextSend {
@@ -263,11 +270,40 @@ impl Engine {
     /// choice (an answer expires, a signal takes over), so every entry point that sees the
     /// time calls this: an event whose purpose the engine once saw refused never leaves later.
     /// Returns the states it applied, so callers need not resolve them again.
+    ///
+    /// Data from before a purpose's last withdrawal or denial never counts as granted again,
+    /// even if the purpose is granted anew: a tab that missed the withdrawal (or read a stale copy
+    /// of storage) cannot bring back old events or an old pseudonymous id.
     fn sync_egress(&mut self, now: Millis) -> Vec<PurposeState> {
         let states = resolve(&self.config, &self.log, self.signals, now);
-        self.egress.apply_consent(|p| status_in(&states, p));
-        self.pseudonyms.retain(|p| status_in(&states, p) == Status::Granted);
+        let revoked = self.revocations();
+        let revoked_at = |p: &PurposeId| revoked.iter().find(|(q, _)| q == p).map(|(_, at)| *at);
+        let allowed = |p: &PurposeId, at: Millis| {
+            let status = status_in(&states, p);
+            if status == Status::Granted && revoked_at(p).is_some_and(|r| at <= r) {
+                Status::Denied
+            } else {
+                status
+            }
+        };
+        self.egress.apply_consent(allowed);
+        self.pseudonyms.retain(|p, since| allowed(p, since) == Status::Granted);
+        self.sent.forget_ids(|p, ts| PurposeId::parse(p).is_ok_and(|p| allowed(&p, ts) == Status::Granted));
         states
+    }
+
+    /// Each purpose's last withdrawal or denial in the consent record.
+    fn revocations(&self) -> Vec<(PurposeId, Millis)> {
+        let mut last: Vec<(PurposeId, Millis)> = Vec::new();
+        for entry in self.log.entries() {
+            for change in entry.changes.iter().filter(|c| c.decision != Decision::Granted) {
+                match last.iter_mut().find(|(p, _)| *p == change.purpose) {
+                    Some((_, at)) => *at = (*at).max(entry.at),
+                    None => last.push((change.purpose.clone(), entry.at)),
+                }
+            }
+        }
+        last
     }
 
     /// Replaces the consent record with the one in storage (another tab changed it). A record
@@ -316,7 +352,10 @@ impl Engine {
         let mut warnings = Vec::new();
         match stored.map(|raw| decode_ids(raw, &self.config)) {
             None => {}
-            Some(Ok(ids)) => self.pseudonyms.merge_stored(ids),
+            Some(Ok((ids, problems))) => {
+                self.pseudonyms.merge_stored(ids);
+                warnings.extend(problems.iter().map(|e| Warning::from_error(e)));
+            }
             Some(Err(e)) => warnings.push(Warning::from_error(&e)),
         }
         self.sync_egress(now);
@@ -328,15 +367,18 @@ impl Engine {
         (!self.pseudonyms.is_empty()).then(|| encode_ids(&self.pseudonyms))
     }
 
-    pub fn load_egress_log(&mut self, stored: Option<&str>) -> Vec<Warning> {
-        match stored.map(decode_egress_log) {
+    /// Merges the stored egress log into this tab's (ids of purposes no longer granted removed).
+    pub fn load_egress_log(&mut self, stored: Option<&str>, now: Millis) -> Vec<Warning> {
+        let warnings = match stored.map(decode_egress_log) {
             None => Vec::new(),
-            Some(Ok(log)) => {
+            Some(Ok((log, problems))) => {
                 self.sent.merge_stored(log);
-                Vec::new()
+                problems.iter().map(|e| Warning::from_error(e)).collect()
             }
             Some(Err(e)) => vec![Warning::from_error(&e)],
-        }
+        };
+        self.sync_egress(now);
+        warnings
     }
 
     /// What to store under [`crate::snapshot::EGRESS_LOG_KEY`]; `None`: remove the key.
@@ -427,6 +469,11 @@ impl Engine {
         Some(OutgoingBatch { id, body, events: count })
     }
 
+    /// Whether sends are failing and being retried with back-off.
+    pub fn backing_off(&self) -> bool {
+        self.failures > 0
+    }
+
     /// Whether a batch on its way should be cancelled: consent for one of its events' purposes
     /// was withdrawn (or lapsed) since it was taken.
     pub fn should_abort(&mut self, batch: u64, now: Millis) -> bool {
@@ -441,7 +488,7 @@ impl Engine {
     /// errors: the events go back to the queue and the next try backs off with jitter, honouring
     /// `Retry-After`; while offline no retry is spent — sending resumes when the browser is back
     /// online. Any other status: the collector will never take the batch, so it is dropped.
-    pub fn settle(&mut self, batch: u64, result: SendResult, now: Millis) -> NextSend {
+    pub fn settle(&mut self, batch: u64, result: SendResult, now: Millis) -> Settled {
         let interval = self.config.egress.flush_interval_ms;
         let (status, outcome) = match result {
             SendResult::Status { code, .. } => match (classify_status(Some(code)), code) {
@@ -484,10 +531,10 @@ impl Engine {
             SendOutcome::WillRetry => {
                 self.egress.fail(batch);
                 if let SendResult::NetworkError { online: false } = result {
-                    return NextSend::WhenOnline;
+                    return Settled { outcome, next: NextSend::WhenOnline };
                 }
                 if let SendResult::Beacon { .. } = result {
-                    return NextSend::After(interval);
+                    return Settled { outcome, next: NextSend::After(interval) };
                 }
                 self.failures = self.failures.saturating_add(1);
                 let retry_after = match result {
@@ -498,7 +545,7 @@ impl Engine {
             }
         };
         self.sync_egress(now);
-        NextSend::After(next)
+        Settled { outcome, next: NextSend::After(next) }
     }
 
     fn record_sent(&mut self, batch: u64, result: SendResult, status: Option<u16>, outcome: SendOutcome, now: Millis) {
@@ -792,10 +839,32 @@ mod tests {
 
         e.record(&[("analytics".into(), Decision::Withdrawn)], ChoiceSource::Api, T0).unwrap();
         assert!(!e.ids_snapshot().unwrap().contains(&analytics), "withdrawal wipes the id");
-        grant(&mut e, &["analytics"], T0);
-        e.track("x", Value::Null, "analytics", T0).unwrap();
-        let again = body_of(&mut e);
+        let later = Millis(T0.0 + 1000);
+        grant(&mut e, &["analytics"], later);
+        e.track("x", Value::Null, "analytics", later).unwrap();
+        let again: Value = serde_json::from_str(&e.take_batch(later, MAX_BATCH_BYTES).unwrap().body).unwrap();
         assert_ne!(again["events"][0]["pid"], analytics.as_str(), "a new grant starts a new id");
+    }
+
+    #[test]
+    fn a_tab_that_missed_a_withdrawal_does_not_bring_back_old_events_or_ids_after_a_regrant() {
+        let mut a = granted_engine();
+        a.track("x", Value::Null, "analytics", T0).unwrap();
+        let old_pid = body(&a.take_batch(T0, MAX_BATCH_BYTES).unwrap())["events"][0]["pid"].clone();
+        a.track("y", Value::Null, "analytics", T0).unwrap(); // queued, not yet sent
+        let stale_ids = a.ids_snapshot();
+        // Tab B withdraws and grants again; tab A only ever sees the final record.
+        let (mut b, _) = engine_with(a.consent_snapshot().as_deref(), Signals::default());
+        b.record(&[("analytics".into(), Decision::Withdrawn)], ChoiceSource::Banner, Millis(T0.0 + 10)).unwrap();
+        grant(&mut b, &["analytics"], Millis(T0.0 + 20));
+        let later = Millis(T0.0 + 30);
+        a.reload_consent(b.consent_snapshot().as_deref(), later);
+        a.load_ids(stale_ids.as_deref(), later);
+        assert!(a.take_batch(later, MAX_BATCH_BYTES).is_none(), "the event queued before the withdrawal is gone");
+        a.track("x", Value::Null, "analytics", later).unwrap();
+        let fresh = body(&a.take_batch(later, MAX_BATCH_BYTES).unwrap());
+        assert_ne!(fresh["events"][0]["pid"], old_pid, "the old id is not revived by a stale copy");
+        assert!(!a.egress_log().iter().any(|p| p["events"][0]["pid"] == old_pid), "nor kept in the egress log");
     }
 
     fn body_of(e: &mut Engine) -> Value {
@@ -881,20 +950,20 @@ mod tests {
         let mut e = granted_engine();
         e.track("x", Value::Null, "analytics", T0).unwrap();
         let b = e.take_batch(T0, MAX_BATCH_BYTES).unwrap();
-        assert_eq!(e.settle(b.id, SendResult::NetworkError { online: false }, T0), NextSend::WhenOnline);
+        assert_eq!(e.settle(b.id, SendResult::NetworkError { online: false }, T0).next, NextSend::WhenOnline);
         let b = e.take_batch(T0, MAX_BATCH_BYTES).unwrap();
-        let NextSend::After(first) = e.settle(b.id, ok(503), T0) else { panic!() };
+        let NextSend::After(first) = e.settle(b.id, ok(503), T0).next else { panic!() };
         assert!((2000..=4000).contains(&first), "first retry backs off from the interval: {first}");
         let b = e.take_batch(T0, MAX_BATCH_BYTES).unwrap();
         let NextSend::After(second) =
-            e.settle(b.id, SendResult::Status { code: 429, retry_after_ms: Some(90_000) }, T0)
+            e.settle(b.id, SendResult::Status { code: 429, retry_after_ms: Some(90_000) }, T0).next
         else {
             panic!()
         };
         assert_eq!(second, 90_000, "Retry-After is honoured");
         let b = e.take_batch(T0, MAX_BATCH_BYTES).unwrap();
         assert_eq!(body(&b)["events"].as_array().unwrap().len(), 1, "the same event, never duplicated");
-        assert_eq!(e.settle(b.id, ok(200), T0), NextSend::After(2000));
+        assert_eq!(e.settle(b.id, ok(200), T0).next, NextSend::After(2000));
         assert_eq!(e.pending(), (0, 0, 0));
         let log = e.egress_log();
         let outcomes: Vec<_> = log.iter().map(|p| (p["status"].as_u64(), p["outcome"].as_str().unwrap())).collect();
@@ -914,7 +983,7 @@ mod tests {
         }
         let b = e.take_batch(T0, MAX_BATCH_BYTES).unwrap();
         assert_eq!(b.events, 4);
-        assert_eq!(e.settle(b.id, ok(413), T0), NextSend::After(0));
+        assert_eq!(e.settle(b.id, ok(413), T0).next, NextSend::After(0));
         let b = e.take_batch(T0, MAX_BATCH_BYTES).unwrap();
         assert_eq!(b.events, 2);
         e.settle(b.id, ok(400), T0);

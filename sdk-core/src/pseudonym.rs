@@ -71,10 +71,12 @@ impl PseudonymousIds {
         id
     }
 
-    /// Forgets the ids of purposes no longer granted. Returns whether anything was forgotten.
-    pub fn retain(&mut self, keep: impl Fn(&PurposeId) -> bool) -> bool {
+    /// Forgets the ids `keep(purpose, since)` refuses: those of purposes no longer granted, and
+    /// those created before the purpose's last withdrawal (a stale copy read back from storage).
+    /// Returns whether anything was forgotten.
+    pub fn retain(&mut self, keep: impl Fn(&PurposeId, Millis) -> bool) -> bool {
         let before = self.ids.len();
-        self.ids.retain(|e| keep(&e.purpose));
+        self.ids.retain(|e| keep(&e.purpose, e.since));
         self.ids.len() != before
     }
 }
@@ -94,7 +96,7 @@ mod tests {
         assert_eq!(first, ids.current(&a, 30, Millis(t0.0 + 29 * Millis::DAY), &mut gen));
         let rotated = ids.current(&a, 30, Millis(t0.0 + 30 * Millis::DAY), &mut gen);
         assert_ne!(first, rotated);
-        assert!(ids.retain(|p| p != &a));
+        assert!(ids.retain(|p, _| p != &a));
         let regranted = ids.current(&a, 30, Millis(t0.0 + 30 * Millis::DAY), &mut gen);
         assert_ne!(regranted, rotated, "a new grant starts a new id");
     }

@@ -166,9 +166,9 @@ pub fn decode_consent_with(
 /// The items are read as JSON values and checked field by field by hand: typed decoders (and
 /// `serde_path_to_error`) for each document would cost the wasm dearly, and by hand each bad
 /// item is dropped on its own with an error naming it, keeping the good ones.
-fn decode_list(raw: &str, name: &str) -> Result<Vec<Value>, StateError> {
+fn decode_document(raw: &str) -> Result<Map<String, Value>, StateError> {
     let corrupt = |field: &str, message: String| StateError::Corrupt { field: field.into(), message };
-    let mut doc: Map<String, Value> = serde_json::from_str(raw).map_err(|e| corrupt("$", e.to_string()))?;
+    let doc: Map<String, Value> = serde_json::from_str(raw).map_err(|e| corrupt("$", e.to_string()))?;
     let schema =
         doc.get("schema").and_then(Value::as_u64).ok_or_else(|| corrupt("schema", "expected a number".into()))?;
     let schema = u32::try_from(schema).unwrap_or(u32::MAX);
@@ -178,10 +178,18 @@ fn decode_list(raw: &str, name: &str) -> Result<Vec<Value>, StateError> {
     if schema < SCHEMA_VERSION {
         return Err(StateError::UnsupportedSchema { found: schema });
     }
+    Ok(doc)
+}
+
+fn take_list(doc: &mut Map<String, Value>, name: &str) -> Result<Vec<Value>, StateError> {
     match doc.remove(name) {
         Some(Value::Array(items)) => Ok(items),
-        _ => Err(corrupt(name, "expected an array".into())),
+        _ => Err(StateError::Corrupt { field: name.into(), message: "expected an array".into() }),
     }
+}
+
+fn decode_list(raw: &str, name: &str) -> Result<Vec<Value>, StateError> {
+    take_list(&mut decode_document(raw)?, name)
 }
 
 fn encode_list<T: Serialize>(name: &str, items: &[T]) -> String {
@@ -203,9 +211,10 @@ fn field<'a, T>(
 }
 
 /// The stored form of the queue, with the ids known delivered (so other tabs drop their copies).
-pub fn encode_queue(events: Vec<&Event>, delivered: &VecDeque<String>) -> String {
+pub fn encode_queue(events: Vec<&Event>, delivered: &VecDeque<(PurposeId, String)>) -> String {
     let events = serde_json::to_string(&events).expect("events always serialize");
-    let delivered = serde_json::to_string(delivered).expect("ids always serialize");
+    let delivered: Vec<String> = delivered.iter().map(|(purpose, id)| format!("{purpose}:{id}")).collect();
+    let delivered = serde_json::to_string(&delivered).expect("ids always serialize");
     format!("{{\"schema\":{SCHEMA_VERSION},\"events\":{events},\"delivered\":{delivered}}}")
 }
 
@@ -213,7 +222,8 @@ pub fn encode_queue(events: Vec<&Event>, delivered: &VecDeque<String>) -> String
 /// wrong with the events that were dropped.
 pub struct StoredQueue {
     pub events: Vec<Event>,
-    pub delivered: Vec<String>,
+    /// `(purpose, event id)` of events known delivered.
+    pub delivered: Vec<(PurposeId, String)>,
     pub problems: Vec<StateError>,
 }
 
@@ -240,20 +250,30 @@ fn decode_event(item: &Value, at: &str, config: &ValidConfig) -> Result<Event, S
 /// or event name the site no longer declares, is dropped and reported, the others are kept. Props
 /// are checked against the declaration again, so an edited queue cannot add fields.
 pub fn decode_queue(raw: &str, config: &ValidConfig) -> Result<StoredQueue, StateError> {
+    let mut doc = decode_document(raw)?;
     let mut problems = Vec::new();
     let mut events = Vec::new();
-    for (i, item) in decode_list(raw, "events")?.iter().enumerate() {
+    for (i, item) in take_list(&mut doc, "events")?.iter().enumerate() {
         match decode_event(item, &format!("events[{i}]"), config) {
             Ok(event) => events.push(event),
             Err(e) => problems.push(e),
         }
     }
-    // Absent in a queue written before delivered ids were kept: nothing known delivered.
-    let delivered = decode_list(raw, "delivered")
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|v| v.as_str().filter(|id| is_lower_hex(id, 32)).map(str::to_owned))
-        .collect();
+    let mut delivered = Vec::new();
+    // Absent in a queue with nothing delivered yet.
+    let listed = if doc.contains_key("delivered") { take_list(&mut doc, "delivered")? } else { Vec::new() };
+    for (i, item) in listed.iter().enumerate() {
+        let parsed = item.as_str().and_then(|s| s.split_once(':')).and_then(|(purpose, id)| {
+            Some((PurposeId::parse(purpose).ok()?, id.to_owned())).filter(|(_, id)| is_lower_hex(id, 32))
+        });
+        match parsed {
+            Some(entry) => delivered.push(entry),
+            None => problems.push(StateError::Corrupt {
+                field: format!("delivered[{i}]"),
+                message: "expected \"<purpose>:<32 hex characters>\"".into(),
+            }),
+        }
+    }
     Ok(StoredQueue { events, delivered, problems })
 }
 
@@ -261,24 +281,31 @@ pub fn encode_ids(ids: &PseudonymousIds) -> String {
     encode_list("ids", ids.entries())
 }
 
-/// Reads the stored pseudonymous ids; an unreadable entry, or one of a purpose that no longer
-/// declares an id, is dropped.
-pub fn decode_ids(raw: &str, config: &ValidConfig) -> Result<PseudonymousIds, StateError> {
+/// Reads the stored pseudonymous ids. An unreadable entry, or one of a purpose that no longer
+/// declares an id, is dropped and reported; the others are kept.
+pub fn decode_ids(raw: &str, config: &ValidConfig) -> Result<(PseudonymousIds, Vec<StateError>), StateError> {
     let declared = |p: &PurposeId| config.collect.get(p).is_some_and(|c| c.pseudonymous_id.is_some());
     let mut ids = Vec::new();
+    let mut problems = Vec::new();
     for (i, item) in decode_list(raw, "ids")?.iter().enumerate() {
         let at = format!("ids[{i}]");
-        let purpose =
-            field(item, &at, "purpose", |v| v.as_str().and_then(|s| PurposeId::parse(s).ok()), "a purpose id");
-        let id = field(item, &at, "id", Value::as_str, "an id");
-        let since = field(item, &at, "since", Value::as_u64, "a time");
-        if let (Ok(purpose), Ok(id), Ok(since)) = (purpose, id, since) {
-            if declared(&purpose) {
-                ids.push(PseudonymousId { purpose, id: id.into(), since: Millis(since) });
+        let read = || -> Result<PseudonymousId, StateError> {
+            let purpose =
+                field(item, &at, "purpose", |v| v.as_str().and_then(|s| PurposeId::parse(s).ok()), "a purpose id")?;
+            let id = field(item, &at, "id", |v| v.as_str().filter(|s| is_lower_hex(s, 32)), "32 hex characters")?;
+            let since = field(item, &at, "since", Value::as_u64, "a time in milliseconds")?;
+            if !declared(&purpose) {
+                let what = format!("a pseudonymous id for purpose {:?}", purpose.as_str());
+                return Err(StateError::Undeclared { what, field: format!("{at}.purpose") });
             }
+            Ok(PseudonymousId { purpose, id: id.into(), since: Millis(since) })
+        };
+        match read() {
+            Ok(entry) => ids.push(entry),
+            Err(e) => problems.push(e),
         }
     }
-    Ok(PseudonymousIds::from_entries(ids))
+    Ok((PseudonymousIds::from_entries(ids), problems))
 }
 
 pub fn encode_egress_log(log: &EgressLog) -> String {
@@ -286,8 +313,17 @@ pub fn encode_egress_log(log: &EgressLog) -> String {
     encode_list("entries", &entries)
 }
 
-pub fn decode_egress_log(raw: &str) -> Result<EgressLog, StateError> {
-    Ok(EgressLog::from_stored(decode_list(raw, "entries")?))
+/// Reads the stored egress log; an entry not shaped like a sent payload is dropped and reported.
+pub fn decode_egress_log(raw: &str) -> Result<(EgressLog, Vec<StateError>), StateError> {
+    let (log, bad) = EgressLog::from_stored(decode_list(raw, "entries")?);
+    let problems = bad
+        .into_iter()
+        .map(|i| StateError::Corrupt {
+            field: format!("entries[{i}]"),
+            message: "expected a sent payload with `at`, `destination` and `events`".into(),
+        })
+        .collect();
+    Ok((log, problems))
 }
 
 #[cfg(test)]

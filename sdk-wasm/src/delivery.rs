@@ -10,7 +10,8 @@ use crate::browser::{is_online, now, soon, with_lock, Timer};
 use crate::errors::{from_warning, js_error};
 use crate::storage::{Fallback, Store};
 use crate::transport::{beacon, post, InFlight};
-use attune_core::egress::{classify_status, Delivery, MAX_BATCH_BYTES, MAX_BEACON_BYTES};
+use attune_core::egress::{MAX_BATCH_BYTES, MAX_BEACON_BYTES};
+use attune_core::egress_log::SendOutcome;
 use attune_core::engine::{Engine, NextSend, SendResult};
 use attune_core::snapshot::{CONSENT_KEY, EGRESS_LOG_KEY, IDS_KEY, QUEUE_KEY};
 use attune_core::Warning;
@@ -54,14 +55,18 @@ pub struct Inner {
 }
 
 impl Inner {
+    /// Reports a warning to the site's hook in a microtask: the SDK is busy (borrowed) while it
+    /// finds warnings, and a hook that calls back into it must find it free.
     pub fn warn(&self, warning: JsValue) {
         match &self.on_warning {
-            Some(callback) => {
-                // A throwing callback must not break the SDK.
-                let _ = callback.call1(&JsValue::NULL, &warning);
-            }
+            Some(callback) => soon(callback.bind1(&JsValue::NULL, &warning).unchecked_ref()),
             None => web_sys::console::warn_1(&warning),
         }
+    }
+
+    /// Whether failed sends are being retried with back-off (the collector is struggling).
+    pub fn backing_off(&self) -> bool {
+        self.engine.backing_off()
     }
 
     pub fn warn_all(&self, warnings: &[Warning]) {
@@ -111,7 +116,7 @@ impl Inner {
         let ids = self.store.get(IDS_KEY.name);
         warnings.extend(self.engine.load_ids(ids.as_deref(), t));
         let log = self.store.get(EGRESS_LOG_KEY.name);
-        warnings.extend(self.engine.load_egress_log(log.as_deref()));
+        warnings.extend(self.engine.load_egress_log(log.as_deref(), t));
         self.warn_all(&warnings);
     }
 
@@ -241,16 +246,14 @@ async fn run(weak: Weak<RefCell<Inner>>, send: bool) {
         let mut state = inner.borrow_mut();
         state.in_flight = None;
         state.reload_consent_if_changed();
-        let next = state.engine.settle(batch.id, result, now());
-        if let SendResult::Status { code, .. } = result {
-            if code != 413 && classify_status(Some(code)) == Delivery::Rejected {
-                let message = format!("the collector refused a batch of {} events (HTTP {code})", batch.events);
-                state.warn(js_error("batch_rejected", &message, None));
-            }
+        let settled = state.engine.settle(batch.id, result, now());
+        if let (SendOutcome::Refused, SendResult::Status { code, .. }) = (settled.outcome, result) {
+            let message = format!("the collector refused a batch of {} events (HTTP {code})", batch.events);
+            state.warn(js_error("batch_rejected", &message, None));
         }
         state.persist_queue();
         state.persist_ids_and_log();
-        match next {
+        match settled.next {
             NextSend::After(0) => continue,
             NextSend::After(ms) => {
                 state.next_delay = Some(ms);
@@ -286,7 +289,9 @@ pub fn flush_with_beacon(inner: &Rc<RefCell<Inner>>) {
     }
     state.load_shared();
     let endpoint = state.endpoint.clone();
-    if is_online() {
+    // While the collector is failing, leave the queue to the back-off (the next cycle or page):
+    // a beacon would ignore `Retry-After` and count an accepted hand-off as delivered.
+    if is_online() && !state.backing_off() {
         while let Some(batch) = state.engine.take_batch(now(), MAX_BEACON_BYTES) {
             let accepted = beacon(&endpoint, &batch.body);
             state.engine.settle(batch.id, SendResult::Beacon { accepted }, now());

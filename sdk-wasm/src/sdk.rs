@@ -5,7 +5,7 @@
 
 use crate::browser::{now, random_seed, signals};
 use crate::delivery::{flush_now, flush_with_beacon, schedule, sync, Inner};
-use crate::errors::{from_config, from_core, js_error};
+use crate::errors::{from_config, from_core, from_warning, js_error};
 use crate::storage::{Fallback, Store};
 use attune_core::config::ValidConfig;
 use attune_core::consent::{ChoiceSource, Decision};
@@ -76,8 +76,18 @@ impl AttuneSdk {
             }
         };
         let stored = store.get(CONSENT_KEY.name);
+        // Reported synchronously: nothing can call into this SDK before the constructor returns.
+        let report = |warning: &JsValue| match &on_warning {
+            Some(hook) => {
+                let _ = hook.call1(&JsValue::NULL, warning);
+            }
+            None => web_sys::console::warn_1(warning),
+        };
         let (engine, warnings) = Engine::start(config, site_id, endpoint, stored.as_deref(), signals(), random_seed()?)
             .map_err(|e| from_config(&e))?;
+        for warning in pending_warnings.iter().chain(&warnings.iter().map(from_warning).collect::<Vec<_>>()) {
+            report(warning);
+        }
 
         let inner = Rc::new(RefCell::new(Inner {
             engine,
@@ -98,15 +108,8 @@ impl AttuneSdk {
             listeners: Vec::new(),
             tick: None,
         }));
-        {
-            let mut state = inner.borrow_mut();
-            for warning in pending_warnings {
-                state.warn(warning);
-            }
-            state.warn_all(&warnings);
-            // Events an earlier page (or a tab that died) left behind join this page's queue.
-            state.load_shared();
-        }
+        // Events an earlier page (or a tab that died) left behind join this page's queue.
+        inner.borrow_mut().load_shared();
         install_handlers(&inner);
         schedule(&inner);
         Ok(AttuneSdk { inner })
@@ -170,6 +173,8 @@ impl AttuneSdk {
         let source = choice_source(source)?;
         let changed = {
             let mut inner = self.inner.borrow_mut();
+            // Build on the newest record: another tab may have changed it since this one looked.
+            inner.reload_consent_if_changed();
             let changed = change(&mut inner.engine, now(), source).map_err(|e| from_core(&e))?;
             if changed {
                 inner.persist_consent();
@@ -246,7 +251,7 @@ impl AttuneSdk {
     pub fn egress_log(&self) -> JsValue {
         let mut state = self.inner.borrow_mut();
         let stored = state.store.get(attune_core::snapshot::EGRESS_LOG_KEY.name);
-        let warnings = state.engine.load_egress_log(stored.as_deref());
+        let warnings = state.engine.load_egress_log(stored.as_deref(), now());
         state.warn_all(&warnings);
         to_js(&state.engine.egress_log())
     }

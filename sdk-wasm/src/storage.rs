@@ -55,8 +55,17 @@ impl Store {
                 Ok(()) => return None,
                 Err(e) => {
                     let why = Fallback(format!("localStorage write failed: {}", describe(&e)));
-                    *self = Self::memory();
-                    self.set(key, value);
+                    // Keep what was stored (the consent record above all): an empty memory store
+                    // would read as "no consent" and drop the queue on the next read.
+                    let mut kept = HashMap::new();
+                    for i in 0..s.length().unwrap_or(0) {
+                        let Some(k) = s.key(i).ok().flatten().filter(|k| k.starts_with("attune:")) else { continue };
+                        if let Some(v) = s.get_item(&k).ok().flatten() {
+                            kept.insert(k, v);
+                        }
+                    }
+                    kept.insert(key.to_owned(), value.to_owned());
+                    *self = Store::Memory(kept);
                     return Some(why);
                 }
             }

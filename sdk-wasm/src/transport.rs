@@ -42,20 +42,22 @@ pub async fn post(endpoint: &str, body: &str, controller: Option<&AbortControlle
     if let Some(controller) = controller {
         init.set_signal(Some(&controller.signal()));
     }
+    // The closure lives until the request ends, then is dropped with the cancelled timer.
     let timeout = controller.map(|c| {
         let c = c.clone();
-        let abort = Closure::once_into_js(move || {
+        let abort = Closure::once(move || {
             let _ = Reflect::set(&c, &"attuneTimedOut".into(), &true.into());
             c.abort();
         });
-        Timer::start(abort.unchecked_ref::<Function>(), REQUEST_TIMEOUT_MS)
+        let timer = Timer::start(abort.as_ref().unchecked_ref::<Function>(), REQUEST_TIMEOUT_MS);
+        (timer, abort)
     });
     // `fetch` can throw synchronously (no fetch at all, a URL it cannot parse): no response.
     let result = match global_fetch(endpoint, &init) {
         Ok(promise) => JsFuture::from(promise).await,
         Err(e) => Err(e),
     };
-    if let Some(timer) = timeout {
+    if let Some((timer, _abort)) = timeout {
         timer.cancel();
     }
     match result {

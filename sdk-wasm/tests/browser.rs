@@ -135,15 +135,22 @@ fn blocked_local_storage_falls_back_to_memory() {
 }
 
 #[wasm_bindgen_test]
-fn a_full_quota_falls_back_to_memory_on_write() {
+async fn a_full_quota_falls_back_to_memory_on_write_keeping_what_was_stored() {
     restore();
     let (hook, warnings) = recorder();
     let sdk = sdk("local", &hook);
-    fill_quota();
     sdk.grant(vec!["analytics".into()], "api").unwrap();
+    fill_quota();
+    // Writing the queue fails: the store moves to memory, taking the consent record along.
+    sdk.track("x", JsValue::NULL, "analytics").unwrap();
+    settle().await;
     assert!(sdk.memory_only());
     assert_eq!(*warnings.borrow(), ["storage_unavailable"]);
-    assert_eq!(status(&sdk, "analytics").0, "granted");
+    assert_eq!(status(&sdk, "analytics").0, "granted", "the stored consent record came along into memory");
+    assert_eq!(sdk.pending(), [0, 1, 0], "and the queued event is still there");
+    sdk.grant(vec!["chat".into()], "api").unwrap();
+    assert_eq!(status(&sdk, "chat").0, "granted");
+    sdk.destroy();
     restore();
 }
 
@@ -209,8 +216,8 @@ async fn the_queue_is_stored_stripped_and_picked_up_by_the_next_page() {
     first.grant(vec!["analytics".into()], "banner").unwrap();
     let props = js_sys::JSON::parse(r#"{"path":"/p/1?email=jane@example.com","email":"jane@example.com"}"#).unwrap();
     let id = first.track("page_view", props, "analytics").unwrap();
-    assert_eq!(*warnings.borrow(), ["prop_stripped"]);
     settle().await;
+    assert_eq!(*warnings.borrow(), ["prop_stripped"], "reported (in a microtask, when the SDK is free)");
     let queue = stored("attune:queue").expect("the queue is written without waiting for a send");
     assert!(queue.contains(&id));
     assert!(!queue.contains("jane"), "only what may leave is stored: {queue}");
