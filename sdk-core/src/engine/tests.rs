@@ -1,0 +1,386 @@
+//! The engine's behaviour, end to end through its public calls.
+
+use super::*;
+use crate::egress::MAX_BATCH_BYTES;
+
+const T0: Millis = Millis(1_750_000_000_000);
+
+const CONFIG: &str = r#"{"purposes":[{"id":"chat","label":"Chat","description":"History."}],
+    "collect":{
+      "analytics":{"retentionDays":30,"pseudonymousId":{"rotateDays":30},
+         "events":{"page_view":{"path":"urlPath","price":{"bucket":[10,50]}},"x":{},"y":{}}},
+      "marketing":{"retentionDays":30,"pseudonymousId":{"rotateDays":30},"events":{"x":{},"y":{}}},
+      "personalization":{"retentionDays":30,"events":{"x":{}}},
+      "chat":{"retentionDays":30,"events":{"x":{}}}}}"#;
+
+fn engine_with(stored: Option<&str>, signals: Signals) -> (Engine, Vec<Warning>) {
+    let config = ValidConfig::from_json(CONFIG).unwrap();
+    Engine::start(config, "shop", "/v1/batch", stored, signals, [9; 32]).unwrap()
+}
+
+fn engine() -> Engine {
+    engine_with(None, Signals::default()).0
+}
+
+fn grant(e: &mut Engine, ids: &[&str], now: Millis) {
+    let choices: Vec<_> = ids.iter().map(|id| (id.to_string(), Decision::Granted)).collect();
+    e.record(&choices, ChoiceSource::Api, now).unwrap();
+}
+
+fn body(batch: &OutgoingBatch) -> Value {
+    serde_json::from_str(&batch.body).unwrap()
+}
+
+#[test]
+fn nothing_is_sent_or_stored_before_a_choice() {
+    let mut e = engine();
+    e.track("page_view", Value::Null, "analytics", T0).unwrap();
+    assert!(e.take_batch(T0, MAX_BATCH_BYTES).is_none());
+    assert!(e.consent_snapshot().is_none());
+    assert!(e.consent(T0).needs_banner);
+}
+
+#[test]
+fn an_event_captured_before_the_grant_leaves_with_its_original_time() {
+    let mut e = engine();
+    let TrackResult { id, status, .. } =
+        e.track("page_view", serde_json::json!({"path": "/"}), "analytics", T0).unwrap();
+    assert_eq!(status, Captured::Buffered);
+    grant(&mut e, &["analytics"], Millis(T0.0 + 5_000));
+    let batch = e.take_batch(Millis(T0.0 + 6_000), MAX_BATCH_BYTES).unwrap();
+    let body = body(&batch);
+    assert_eq!(body["events"][0]["id"], id);
+    assert_eq!(body["events"][0]["ts"], T0.0);
+    assert_eq!(body["siteId"], "shop");
+    assert_eq!(body["consent"]["granted"], serde_json::json!(["necessary", "analytics"]));
+    assert_eq!(body["consent"]["receiptHash"], e.consent(T0).record.head);
+}
+
+#[test]
+fn only_granted_purposes_leave() {
+    let mut e = engine();
+    grant(&mut e, &["analytics"], T0);
+    for purpose in ["analytics", "marketing", "personalization", "chat"] {
+        e.track("x", Value::Null, purpose, T0).unwrap();
+    }
+    let batch = e.take_batch(T0, MAX_BATCH_BYTES).unwrap();
+    assert_eq!(batch.events, 1);
+    assert_eq!(body(&batch)["events"][0]["purpose"], "analytics");
+}
+
+#[test]
+fn withdrawing_drops_waiting_events() {
+    let mut e = engine();
+    grant(&mut e, &["analytics"], T0);
+    e.track("x", Value::Null, "analytics", T0).unwrap();
+    e.record(&[("analytics".into(), Decision::Withdrawn)], ChoiceSource::Banner, T0).unwrap();
+    assert!(e.take_batch(T0, MAX_BATCH_BYTES).is_none());
+    assert_eq!(e.pending(), (0, 0, 0));
+    assert_eq!(e.receipt(T0).entries[1].changes[0].decision, Decision::Withdrawn);
+}
+
+#[test]
+fn necessary_cannot_be_denied_or_withdrawn() {
+    let mut e = engine();
+    for d in [Decision::Denied, Decision::Withdrawn] {
+        let err = e.record(&[("necessary".into(), d)], ChoiceSource::Api, T0).unwrap_err();
+        assert_eq!(err.code(), "necessary_purpose");
+        assert_eq!(err.field().as_deref(), Some("purposes[0]"));
+    }
+    assert!(e.consent(T0).purposes[0].granted());
+}
+
+#[test]
+fn unknown_purposes_are_errors_naming_the_position() {
+    let mut e = engine();
+    let err =
+        e.record(&[("analytics".into(), Decision::Granted), ("ads".into(), Decision::Granted)], ChoiceSource::Api, T0);
+    assert_eq!(err.unwrap_err().field().as_deref(), Some("purposes[1]"));
+    assert_eq!(e.track("x", Value::Null, "ads", T0).unwrap_err().code(), "unknown_purpose");
+    assert!(e.consent(T0).purposes.iter().all(|p| p.required || !p.granted()), "nothing was half-applied");
+}
+
+#[test]
+fn repeating_a_choice_does_not_grow_the_record() {
+    let mut e = engine();
+    grant(&mut e, &["analytics"], T0);
+    let again = e.record(&[("analytics".into(), Decision::Granted)], ChoiceSource::Api, T0).unwrap();
+    assert!(!again);
+    assert_eq!(e.consent(T0).record.entries, 1);
+}
+
+#[test]
+fn accept_all_leaves_signal_denied_purposes_denied() {
+    let (mut e, _) = engine_with(None, Signals { gpc: true, dnt: false });
+    e.accept_all(ChoiceSource::Banner, T0).unwrap();
+    let view = e.consent(T0);
+    let marketing = view.purposes.iter().find(|p| p.id.as_str() == "marketing").unwrap();
+    assert_eq!((marketing.status, marketing.source), (Status::Denied, Basis::Gpc));
+    assert!(view.purposes.iter().filter(|p| p.id.as_str() != "marketing").all(|p| p.granted()));
+    assert!(!view.needs_banner);
+    grant(&mut e, &["marketing"], T0);
+    assert!(e.is_granted(&PurposeId::parse("marketing").unwrap(), T0), "an explicit grant overrides GPC");
+}
+
+#[test]
+fn consent_survives_a_reload_and_a_tampered_record_means_no_consent() {
+    let mut e = engine();
+    grant(&mut e, &["analytics", "chat"], T0);
+    let stored = e.consent_snapshot().unwrap();
+
+    let (reloaded, warnings) = engine_with(Some(&stored), Signals::default());
+    assert!(warnings.is_empty());
+    assert!(reloaded.is_granted(&PurposeId::parse("chat").unwrap(), T0));
+
+    let edited = stored.replacen("\"at\":1750000000000", "\"at\":1750000000001", 1);
+    assert_ne!(edited, stored);
+    let (mut reloaded, warnings) = engine_with(Some(&edited), Signals::default());
+    assert_eq!(warnings[0].code, "state_tampered");
+    assert!(reloaded.consent(T0).needs_banner);
+    reloaded.track("x", Value::Null, "analytics", T0).unwrap();
+    assert!(reloaded.take_batch(T0, MAX_BATCH_BYTES).is_none());
+}
+
+#[test]
+fn consent_expiring_mid_session_stops_sending() {
+    let mut e = engine();
+    grant(&mut e, &["analytics"], T0);
+    e.track("x", Value::Null, "analytics", T0).unwrap();
+    let later = Millis(T0.0 + 366 * Millis::DAY);
+    assert!(e.take_batch(later, MAX_BATCH_BYTES).is_none());
+}
+
+#[test]
+fn an_event_seen_without_consent_is_gone_even_if_the_clock_turns_back() {
+    let mut e = engine();
+    grant(&mut e, &["analytics"], T0);
+    e.track("x", Value::Null, "analytics", T0).unwrap();
+    let expired = Millis(T0.0 + 366 * Millis::DAY);
+    e.track("y", Value::Null, "marketing", expired).unwrap();
+    assert!(e.take_batch(Millis(T0.0 + 1), MAX_BATCH_BYTES).is_none(), "the engine saw the grant lapse");
+}
+
+#[test]
+fn endpoints_must_be_a_path_or_http_url() {
+    for ok in ["/v1/batch", "https://collect.example.com/v1/batch", "http://127.0.0.1:8080/v1/batch"] {
+        assert!(validate_endpoint(ok).is_ok(), "{ok}");
+    }
+    for bad in ["", "v1/batch", "//evil.example/x", "javascript:alert(1)", "/a b"] {
+        assert_eq!(validate_endpoint(bad).unwrap_err().field().as_deref(), Some("endpoint"), "{bad}");
+    }
+}
+
+#[test]
+fn bad_site_id_is_a_config_error() {
+    let config = ValidConfig::from_json("{}").unwrap();
+    let err = Engine::start(config, "my site!", "/v1/batch", None, Signals::default(), [0; 32]).err().unwrap();
+    assert_eq!(err.field().as_deref(), Some("siteId"));
+}
+
+fn granted_engine() -> Engine {
+    let mut e = engine();
+    grant(&mut e, &["analytics", "marketing"], T0);
+    e
+}
+
+fn ok(code: u16) -> SendResult {
+    SendResult::Status { code, retry_after_ms: None }
+}
+
+#[test]
+fn undeclared_events_are_refused_and_undeclared_props_never_queued() {
+    let mut e = granted_engine();
+    let err = e.track("purchase", Value::Null, "analytics", T0).unwrap_err();
+    assert_eq!((err.code(), err.field().as_deref()), ("undeclared_event", Some("name")));
+    let props = serde_json::json!({"path": "https://shop.example/p/1?email=jane@example.com", "price": 42.5, "email": "jane@example.com"});
+    let result = e.track("page_view", props, "analytics", T0).unwrap();
+    assert_eq!(result.stripped, ["email"]);
+    let queued = e.queue_snapshot(T0).unwrap();
+    assert!(!queued.contains("jane"), "the stored queue holds only what may leave: {queued}");
+    let body = body(&e.take_batch(T0, MAX_BATCH_BYTES).unwrap());
+    assert_eq!(body["events"][0]["props"], serde_json::json!({"path": "/p/1", "price": "10-50"}));
+}
+
+#[test]
+fn each_purpose_has_its_own_pseudonymous_id_created_only_once_granted() {
+    let mut e = engine();
+    e.track("x", Value::Null, "analytics", T0).unwrap();
+    assert!(e.ids_snapshot().is_none(), "no identifier before a grant");
+    grant(&mut e, &["analytics", "marketing", "personalization"], T0);
+    for purpose in ["analytics", "marketing", "personalization"] {
+        e.track("x", Value::Null, purpose, T0).unwrap();
+    }
+    let body = body(&e.take_batch(T0, MAX_BATCH_BYTES).unwrap());
+    let pid = |i: usize| body["events"][i]["pid"].as_str().map(str::to_owned);
+    let (analytics, marketing) = (pid(0).unwrap(), pid(2).unwrap());
+    assert_eq!(pid(1).as_deref(), Some(analytics.as_str()), "same purpose, same id");
+    assert_ne!(analytics, marketing, "purposes cannot be joined by id");
+    assert_eq!(pid(3), None, "personalization declares no id");
+
+    e.record(&[("analytics".into(), Decision::Withdrawn)], ChoiceSource::Api, T0).unwrap();
+    assert!(!e.ids_snapshot().unwrap().contains(&analytics), "withdrawal wipes the id");
+    let later = Millis(T0.0 + 1000);
+    grant(&mut e, &["analytics"], later);
+    e.track("x", Value::Null, "analytics", later).unwrap();
+    let again: Value = serde_json::from_str(&e.take_batch(later, MAX_BATCH_BYTES).unwrap().body).unwrap();
+    assert_ne!(again["events"][0]["pid"], analytics.as_str(), "a new grant starts a new id");
+}
+
+#[test]
+fn a_tab_that_missed_a_withdrawal_does_not_bring_back_old_events_or_ids_after_a_regrant() {
+    let mut a = granted_engine();
+    a.track("x", Value::Null, "analytics", T0).unwrap();
+    let old_pid = body(&a.take_batch(T0, MAX_BATCH_BYTES).unwrap())["events"][0]["pid"].clone();
+    a.track("y", Value::Null, "analytics", T0).unwrap(); // queued, not yet sent
+    let stale_ids = a.ids_snapshot();
+    // Tab B withdraws and grants again; tab A only ever sees the final record.
+    let (mut b, _) = engine_with(a.consent_snapshot().as_deref(), Signals::default());
+    b.record(&[("analytics".into(), Decision::Withdrawn)], ChoiceSource::Banner, Millis(T0.0 + 10)).unwrap();
+    grant(&mut b, &["analytics"], Millis(T0.0 + 20));
+    let later = Millis(T0.0 + 30);
+    a.reload_consent(b.consent_snapshot().as_deref(), later);
+    a.load_ids(stale_ids.as_deref(), later);
+    assert!(a.take_batch(later, MAX_BATCH_BYTES).is_none(), "the event queued before the withdrawal is gone");
+    a.track("x", Value::Null, "analytics", later).unwrap();
+    let fresh = body(&a.take_batch(later, MAX_BATCH_BYTES).unwrap());
+    assert_ne!(fresh["events"][0]["pid"], old_pid, "the old id is not revived by a stale copy");
+    assert!(!a.egress_log().iter().any(|p| p["events"][0]["pid"] == old_pid), "nor kept in the egress log");
+}
+
+fn body_of(e: &mut Engine) -> Value {
+    body(&e.take_batch(T0, MAX_BATCH_BYTES).unwrap())
+}
+
+#[test]
+fn the_queue_survives_a_reload_with_the_same_event_ids() {
+    let mut e = granted_engine();
+    let id = e.track("x", Value::Null, "analytics", T0).unwrap().id;
+    let consent = e.consent_snapshot().unwrap();
+    let queue = e.queue_snapshot(T0).unwrap();
+    let (mut reloaded, _) = engine_with(Some(&consent), Signals::default());
+    assert!(reloaded.load_queue(Some(&queue), T0).is_empty());
+    assert_eq!(body_of(&mut reloaded)["events"][0]["id"], id.as_str());
+}
+
+#[test]
+fn a_stored_queue_with_one_bad_event_keeps_the_good_ones() {
+    let mut e = granted_engine();
+    e.track("x", Value::Null, "analytics", T0).unwrap();
+    e.track("y", Value::Null, "analytics", T0).unwrap();
+    let mut doc: Value = serde_json::from_str(&e.queue_snapshot(T0).unwrap()).unwrap();
+    doc["events"][0]["id"] = Value::from("not hex");
+    doc["events"][1]["props"] = serde_json::json!({"email": "smuggled@example.com"});
+    let (mut reloaded, _) = engine_with(e.consent_snapshot().as_deref(), Signals::default());
+    let warnings = reloaded.load_queue(Some(&doc.to_string()), T0);
+    assert_eq!(warnings.len(), 1);
+    assert_eq!(warnings[0].field.as_deref(), Some("events[0].id"));
+    let body = body_of(&mut reloaded);
+    assert_eq!(body["events"].as_array().unwrap().len(), 1);
+    assert_eq!(body["events"][0]["props"], serde_json::json!({}), "stored props are filtered again");
+}
+
+#[test]
+fn a_withdrawal_in_another_tab_purges_this_tabs_queue_before_its_next_send() {
+    let mut a = granted_engine();
+    a.track("x", Value::Null, "analytics", T0).unwrap();
+    a.track("x", Value::Null, "marketing", T0).unwrap();
+    let (mut b, _) = engine_with(a.consent_snapshot().as_deref(), Signals::default());
+    b.record(&[("analytics".into(), Decision::Withdrawn)], ChoiceSource::Banner, T0).unwrap();
+    let (changed, _) = a.reload_consent(b.consent_snapshot().as_deref(), T0);
+    assert!(changed);
+    assert!(!a.queue_snapshot(T0).unwrap().contains("analytics"));
+    let body = body_of(&mut a);
+    assert_eq!(body["events"].as_array().unwrap().len(), 1);
+    assert_eq!(body["events"][0]["purpose"], "marketing");
+}
+
+#[test]
+fn in_flight_batches_are_aborted_when_their_purpose_is_withdrawn() {
+    let mut e = granted_engine();
+    e.track("x", Value::Null, "analytics", T0).unwrap();
+    let batch = e.take_batch(T0, MAX_BATCH_BYTES).unwrap();
+    assert!(!e.should_abort(batch.id, T0));
+    e.record(&[("analytics".into(), Decision::Withdrawn)], ChoiceSource::Api, T0).unwrap();
+    assert!(e.should_abort(batch.id, T0));
+    e.settle(batch.id, SendResult::Aborted, T0);
+    assert_eq!(e.pending(), (0, 0, 0), "nothing of the withdrawn purpose is kept for a retry");
+    assert!(e.queue_snapshot(T0).is_none());
+}
+
+#[test]
+fn a_batch_mixing_purposes_is_aborted_when_one_is_withdrawn_and_logged_whole() {
+    let mut e = granted_engine();
+    e.track("x", Value::Null, "analytics", T0).unwrap();
+    e.track("x", Value::Null, "marketing", T0).unwrap();
+    let batch = e.take_batch(T0, MAX_BATCH_BYTES).unwrap();
+    e.record(&[("analytics".into(), Decision::Withdrawn)], ChoiceSource::Api, T0).unwrap();
+    assert!(e.should_abort(batch.id, T0), "the batch still carries a withdrawn purpose's event");
+    e.settle(batch.id, SendResult::Aborted, T0);
+    assert_eq!(e.pending(), (0, 1, 0), "the marketing event goes back to the queue");
+    let log = e.egress_log();
+    assert_eq!(log[0]["outcome"], "aborted");
+    assert_eq!(log[0]["events"].as_array().unwrap().len(), 2, "the log shows everything the request carried");
+    let b = e.take_batch(T0, MAX_BATCH_BYTES).unwrap();
+    assert!(!e.should_abort(b.id, T0));
+    assert_eq!(body(&b)["events"][0]["purpose"], "marketing");
+}
+
+#[test]
+fn failed_sends_back_off_and_offline_failures_cost_nothing() {
+    let mut e = granted_engine();
+    e.track("x", Value::Null, "analytics", T0).unwrap();
+    let b = e.take_batch(T0, MAX_BATCH_BYTES).unwrap();
+    assert_eq!(e.settle(b.id, SendResult::NetworkError { online: false }, T0).next, NextSend::WhenOnline);
+    let b = e.take_batch(T0, MAX_BATCH_BYTES).unwrap();
+    let NextSend::After(first) = e.settle(b.id, ok(503), T0).next else { panic!() };
+    assert!((2000..=4000).contains(&first), "first retry backs off from the interval: {first}");
+    let b = e.take_batch(T0, MAX_BATCH_BYTES).unwrap();
+    let NextSend::After(second) =
+        e.settle(b.id, SendResult::Status { code: 429, retry_after_ms: Some(90_000) }, T0).next
+    else {
+        panic!()
+    };
+    assert_eq!(second, 90_000, "Retry-After is honoured");
+    let b = e.take_batch(T0, MAX_BATCH_BYTES).unwrap();
+    assert_eq!(body(&b)["events"].as_array().unwrap().len(), 1, "the same event, never duplicated");
+    assert_eq!(e.settle(b.id, ok(200), T0).next, NextSend::After(2000));
+    assert_eq!(e.pending(), (0, 0, 0));
+    let log = e.egress_log();
+    let outcomes: Vec<_> = log.iter().map(|p| (p["status"].as_u64(), p["outcome"].as_str().unwrap())).collect();
+    assert_eq!(
+        outcomes,
+        [(None, "willRetry"), (Some(503), "willRetry"), (Some(429), "willRetry"), (Some(200), "delivered")]
+    );
+    assert_eq!(log[3]["destination"], "/v1/batch");
+    assert!(log[3]["events"][0]["pid"].is_string());
+}
+
+#[test]
+fn a_413_splits_the_batch_and_a_4xx_drops_it() {
+    let mut e = granted_engine();
+    for _ in 0..4 {
+        e.track("x", Value::Null, "analytics", T0).unwrap();
+    }
+    let b = e.take_batch(T0, MAX_BATCH_BYTES).unwrap();
+    assert_eq!(b.events, 4);
+    assert_eq!(e.settle(b.id, ok(413), T0).next, NextSend::After(0));
+    let b = e.take_batch(T0, MAX_BATCH_BYTES).unwrap();
+    assert_eq!(b.events, 2);
+    e.settle(b.id, ok(400), T0);
+    assert_eq!(e.pending(), (0, 2, 0), "a refused batch is not retried");
+    let b = e.take_batch(T0, MAX_BATCH_BYTES).unwrap();
+    e.settle(b.id, ok(200), T0);
+    e.track("x", Value::Null, "analytics", T0).unwrap();
+    e.track("x", Value::Null, "analytics", T0).unwrap();
+    e.track("x", Value::Null, "analytics", T0).unwrap();
+    assert_eq!(e.take_batch(T0, MAX_BATCH_BYTES).unwrap().events, 3, "a delivered batch lifts the cap");
+}
+
+#[test]
+fn the_manifest_names_the_destination() {
+    let e = engine();
+    let m = e.manifest();
+    assert_eq!(m.destination, "/v1/batch");
+    assert_eq!(m.site_id, "shop");
+    assert!(m.rows.iter().any(|r| r.field == "events[].props.path" && r.purpose.as_str() == "analytics"));
+}
