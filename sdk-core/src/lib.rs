@@ -22,6 +22,7 @@ pub mod engine;
 pub mod error;
 pub mod ids;
 pub mod manifest;
+pub mod profiling;
 pub mod pseudonym;
 pub mod purpose;
 pub mod snapshot;
