@@ -384,3 +384,46 @@ fn the_manifest_names_the_destination() {
     assert_eq!(m.site_id, "shop");
     assert!(m.rows.iter().any(|r| r.field == "events[].props.path" && r.purpose.as_str() == "analytics"));
 }
+
+const PROMPTS: &str = r#"{"fatigue": {"quietMinutes": 0, "perSession": 5, "perDay": 5, "perWeek": 5},
+  "questions": [{"id": "activity", "kind": "single", "purpose": "personalization", "retentionDays": 30,
+    "text": {"en": "What do you do outdoors?"}, "why": {"en": "To suggest gear."}, "usedFor": {"en": "Your suggestions."},
+    "options": [{"id": "hiking", "label": {"en": "Hiking"}, "tags": ["hiking"]}, {"id": "biking", "label": {"en": "Biking"}, "tags": ["bike"]}]}]}"#;
+
+fn prompt_ctx() -> Context {
+    Context { path: "/".into(), page_views: 1, session: 1, session_start: T0, ..Context::default() }
+}
+
+#[test]
+fn prompts_need_their_purpose_and_answers_go_with_it() {
+    let mut e = engine();
+    e.set_prompts(PROMPTS).unwrap();
+    assert_eq!(e.next_prompt(&prompt_ctx(), T0).unwrap().show, None, "personalization not granted yet");
+    let err = e.answer_prompt("activity", &serde_json::json!("hiking"), 1, T0).unwrap_err();
+    assert_eq!(err.code(), "purpose_not_granted", "no answer is stored without consent");
+
+    grant(&mut e, &["personalization"], T0);
+    assert_eq!(e.next_prompt(&prompt_ctx(), T0).unwrap().show.as_deref(), Some("activity"));
+    e.prompt_shown("activity", 1, T0).unwrap();
+    let bad = e.answer_prompt("activity", &serde_json::json!("surfing"), 1, T0).unwrap_err();
+    assert_eq!((bad.code(), bad.field().as_deref()), ("invalid_answer", Some("value")));
+    e.answer_prompt("activity", &serde_json::json!("hiking"), 1, T0).unwrap();
+    assert_eq!(e.next_prompt(&prompt_ctx(), T0).unwrap().show, None, "answered: not asked again");
+
+    let stored = e.profile_snapshot().unwrap();
+    let (mut reloaded, _) = engine_with(e.consent_snapshot().as_deref(), Signals::default());
+    reloaded.set_prompts(PROMPTS).unwrap();
+    assert!(reloaded.load_profile(Some(&stored), T0).is_empty());
+    assert_eq!(reloaded.answers().len(), 1, "the answer survives a reload");
+
+    reloaded.record(&[("personalization".into(), Decision::Withdrawn)], ChoiceSource::Api, Millis(T0.0 + 1)).unwrap();
+    assert!(reloaded.answers().is_empty(), "withdrawal forgets the answers of that purpose");
+}
+
+#[test]
+fn a_broken_prompt_config_lists_every_problem() {
+    let mut e = engine();
+    let err = e.set_prompts(r#"{"questions": [{"id": "a"}], "colour": 1}"#).unwrap_err();
+    let paths: Vec<&str> = err.issues().iter().map(|i| i.path.as_str()).collect();
+    assert!(paths.contains(&"colour") && paths.contains(&"questions[0].text"), "{paths:?}");
+}

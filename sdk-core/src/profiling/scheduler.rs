@@ -343,3 +343,57 @@ impl ProfileState {
         self.history.retain(|r| r.at.0.saturating_add(keep_history_ms) > now.0 || r.outcome == Outcome::Dismissed);
     }
 }
+
+impl ProfileState {
+    /// The stored form (`attune:profile`): answers with their purpose and expiry, and the
+    /// prompt history the fatigue rules need.
+    pub fn encode(&self) -> String {
+        let doc = serde_json::json!({"schema": 1, "answers": self.answers, "history": self.history});
+        doc.to_string()
+    }
+
+    /// Reads the stored profile. Entries that are unreadable, or name a question the config no
+    /// longer has, are dropped and reported as `(path, message)`; the others are kept.
+    pub fn decode(raw: &str, config: &ProfilingConfig) -> Result<(Self, Vec<(String, String)>), String> {
+        let doc: Value = serde_json::from_str(raw).map_err(|e| e.to_string())?;
+        if doc.get("schema").and_then(Value::as_u64) != Some(1) {
+            return Err("expected schema 1".into());
+        }
+        let mut state = ProfileState::default();
+        let mut problems = Vec::new();
+        let list = |key: &str| doc.get(key).and_then(Value::as_array).cloned().unwrap_or_default();
+        for (i, a) in list("answers").iter().enumerate() {
+            let at = format!("answers[{i}]");
+            let question = a.get("question").and_then(Value::as_str).and_then(|id| config.question(id));
+            let times = (a.get("at").and_then(Value::as_u64), a.get("expires").and_then(Value::as_u64));
+            match (question, times, a.get("value")) {
+                (Some(q), (Some(t), Some(e)), Some(v)) if check_answer(q, v).is_ok() => state.answers.push(Answer {
+                    question: q.id.clone(),
+                    value: v.clone(),
+                    purpose: q.purpose.clone(),
+                    at: Millis(t),
+                    expires: Millis(e),
+                }),
+                _ => problems.push((at, "expected an answer to a configured question".into())),
+            }
+        }
+        for (i, r) in list("history").iter().enumerate() {
+            let outcome = match r.get("outcome").and_then(Value::as_str) {
+                Some("shown") => Some(Outcome::Shown),
+                Some("answered") => Some(Outcome::Answered),
+                Some("dismissed") => Some(Outcome::Dismissed),
+                _ => None,
+            };
+            let question = r.get("question").and_then(Value::as_str).filter(|id| config.question(id).is_some());
+            let at = r.get("at").and_then(Value::as_u64);
+            let session = r.get("session").and_then(Value::as_u64).and_then(|s| u32::try_from(s).ok());
+            match (question, at, outcome, session) {
+                (Some(q), Some(at), Some(outcome), Some(session)) => {
+                    state.history.push(PromptRecord { question: q.into(), at: Millis(at), outcome, session })
+                }
+                _ => problems.push((format!("history[{i}]"), "expected a prompt record".into())),
+            }
+        }
+        Ok((state, problems))
+    }
+}

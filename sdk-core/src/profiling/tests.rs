@@ -224,3 +224,25 @@ fn prerequisites_and_audience_follow_earlier_answers() {
     state.answered(c.question("a").unwrap(), json!("hiking"), 1, T0);
     assert_eq!(next_prompt(&c, &state, &ctx(), &all_granted, T0).show.as_deref(), Some("b"));
 }
+
+#[test]
+fn the_profile_survives_a_reload_and_bad_entries_are_reported_one_by_one() {
+    let c = config(vec![question("a", json!({}))], json!({}));
+    let mut state = ProfileState::default();
+    state.shown("a", 1, T0);
+    state.answered(c.question("a").unwrap(), json!("hiking"), 1, T0);
+    let raw = state.encode();
+    let (back, problems) = ProfileState::decode(&raw, &c).unwrap();
+    assert_eq!(back, state);
+    assert!(problems.is_empty());
+
+    let mut doc: Value = serde_json::from_str(&raw).unwrap();
+    doc["answers"][0]["value"] = json!("surfing");
+    doc["history"].as_array_mut().unwrap().push(json!({"question": "gone", "at": 1, "outcome": "shown", "session": 1}));
+    let (back, problems) = ProfileState::decode(&doc.to_string(), &c).unwrap();
+    assert!(back.answers.is_empty(), "an answer the question does not allow is dropped");
+    assert_eq!(back.history.len(), 2, "the good records are kept");
+    let paths: Vec<&str> = problems.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(paths, ["answers[0]", "history[2]"]);
+    assert!(ProfileState::decode("{\"schema\":2}", &c).is_err());
+}
