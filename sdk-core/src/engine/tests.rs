@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::egress::MAX_BATCH_BYTES;
+use crate::profiling::scheduler::Context;
 
 const T0: Millis = Millis(1_750_000_000_000);
 
