@@ -294,11 +294,17 @@ pub fn is_prop_key(key: &str) -> bool {
     (1..=64).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
-/// Checks `keys` of a config object against the allowed ones.
-fn unknown_keys(map: &Map<String, Value>, allowed: &[&str], path: &str, problems: &mut Vec<(String, String)>) {
+/// Checks `keys` of a config object against the allowed ones (`path` empty: the root).
+pub(crate) fn unknown_keys(
+    map: &Map<String, Value>,
+    allowed: &[&str],
+    path: &str,
+    problems: &mut Vec<(String, String)>,
+) {
     for key in map.keys().filter(|k| !allowed.contains(&k.as_str())) {
         let expected = allowed.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ");
-        problems.push((format!("{path}.{key}"), format!("unknown field `{key}`, expected one of {expected}")));
+        let at = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
+        problems.push((at, format!("unknown field `{key}`, expected one of {expected}")));
     }
 }
 

@@ -38,6 +38,7 @@ const ENVELOPE_BYTES: usize = 2 * 1024;
 
 /// An event as it leaves the device.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
 pub struct Event {
     /// 32 hex chars, random, kept across retries so the collector stores it once.
     pub id: String,
@@ -45,9 +46,11 @@ pub struct Event {
     pub purpose: PurposeId,
     /// Capture time on the device.
     pub ts: Millis,
+    #[cfg_attr(feature = "typescript", ts(type = "Record<string, string | number | boolean>"))]
     pub props: Map<String, Value>,
     /// The purpose's pseudonymous id, added when the batch is built (never stored with the event).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "typescript", ts(optional))]
     pub pid: Option<String>,
 }
 

@@ -1,10 +1,11 @@
 //! The egress log: the last payloads that actually left the device — what, when, where and for
 //! which purpose — kept on the device so the visitor can see them.
 
+use crate::egress::Event;
 use crate::purpose::PurposeId;
 use crate::time::Millis;
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::collections::VecDeque;
 
 /// Payloads kept.
@@ -41,22 +42,6 @@ pub enum SendOutcome {
     Aborted,
 }
 
-/// One event as it was sent.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
-pub struct SentEvent {
-    pub id: String,
-    pub name: String,
-    pub purpose: PurposeId,
-    pub ts: Millis,
-    #[cfg_attr(feature = "typescript", ts(type = "Record<string, string | number | boolean>"))]
-    pub props: Map<String, Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "typescript", ts(optional))]
-    pub pid: Option<String>,
-}
-
 /// One payload that left the device.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -70,7 +55,8 @@ pub struct SentPayload {
     pub outcome: SendOutcome,
     pub bytes: usize,
     pub purposes: Vec<PurposeId>,
-    pub events: Vec<SentEvent>,
+    /// The events exactly as they were sent (with their pseudonymous ids).
+    pub events: Vec<Event>,
 }
 
 /// The log keeps entries as JSON values: it only ever appends, shows and stores them, so reading
@@ -171,9 +157,10 @@ impl EgressLog {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Map;
 
     fn payload(at: u64, events: usize) -> SentPayload {
-        let event = SentEvent {
+        let event = Event {
             id: "0".repeat(32),
             name: "page_view".into(),
             purpose: PurposeId::parse("analytics").unwrap(),

@@ -15,7 +15,7 @@ use crate::egress::{
     classify_status, next_send_delay, validate_event, Captured, Delivery, Egress, Event, Limits, TrackError,
     MAX_QUEUED_BYTES,
 };
-use crate::egress_log::{EgressLog, SendOutcome, SentEvent, SentPayload, Transport};
+use crate::egress_log::{EgressLog, SendOutcome, SentPayload, Transport};
 use crate::error::ErrorCode;
 use crate::ids::IdGenerator;
 use crate::manifest::EgressManifest;
@@ -557,19 +557,7 @@ impl Engine {
     }
 
     fn record_sent(&mut self, batch: u64, result: SendResult, status: Option<u16>, outcome: SendOutcome, now: Millis) {
-        let events: Vec<SentEvent> = self
-            .egress
-            .sent_events(batch)
-            .iter()
-            .map(|e| SentEvent {
-                id: e.id.clone(),
-                name: e.name.clone(),
-                purpose: e.purpose.clone(),
-                ts: e.ts,
-                props: e.props.clone(),
-                pid: e.pid.clone(),
-            })
-            .collect();
+        let events = self.egress.sent_events(batch).to_vec();
         if events.is_empty() {
             return;
         }

@@ -8,9 +8,11 @@
 //! Layers, bottom to top (a module only uses modules below it):
 //! 1. [`time`], [`purpose`], [`ids`], [`error`] — shared types.
 //! 2. [`collect`] — rules for what may leave; [`config`] — the site's configuration, validated.
-//! 3. [`consent`] — the hash-chained consent log and the rules that resolve it into state.
-//! 4. [`snapshot`] — the persisted form of that state, versioned, failing closed.
-//! 5. [`egress`] — the one door out: buffering, send-time consent checks, batches.
+//! 3. [`consent`] — the hash-chained consent log and the rules that resolve it into state;
+//!    [`profiling`] — the marketer's prompt config and the scheduler.
+//! 4. [`egress`] — the one door out: buffering, send-time consent checks, batches;
+//!    [`egress_log`] — what left; [`pseudonym`] — per-purpose ids; [`manifest`] — what can leave.
+//! 5. [`snapshot`] — the persisted form of all that state, versioned, failing closed.
 //! 6. [`engine`] — ties the above together for one page.
 
 pub mod collect;

@@ -4,6 +4,7 @@
 //! what was expected and what was found (`questions[3].options[1].tags: expected an array of
 //! strings, found a number`). Keys named `__proto__` and the like are ordinary unknown keys here.
 
+use crate::collect::unknown_keys;
 use crate::purpose::PurposeId;
 use crate::time::Millis;
 use serde_json::{Map, Value};
@@ -146,11 +147,7 @@ impl Reader {
             self.expected(if path.is_empty() { "config" } else { path }, "an object", v);
             return None;
         };
-        for key in map.keys().filter(|k| !allowed.contains(&k.as_str())) {
-            let expected = allowed.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ");
-            let at = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
-            self.problem(at, format!("unknown field `{key}`, expected one of {expected}"));
-        }
+        unknown_keys(map, allowed, path, &mut self.problems);
         Some(map)
     }
 
