@@ -297,6 +297,10 @@ impl Engine {
         self.sent.forget_ids(|p, ts| PurposeId::parse(p).is_ok_and(|p| allowed(&p, ts) == Status::Granted));
         // Answers live only while their purpose is granted (and within their retention).
         self.profile.answers.retain(|a| a.expires > now && allowed(&a.purpose, a.at) == Status::Granted);
+        if !self.counting(&states) {
+            self.profile.visit = Default::default();
+        }
+        self.profile.visit.forget_old(now);
         states
     }
 
@@ -443,7 +447,9 @@ impl Engine {
             .event_spec(&purpose, &name)
             .ok_or_else(|| TrackError::UndeclaredEvent { name: name.clone(), purpose: purpose.to_string() })?;
         let sanitized = sanitize(spec, &props);
-        let status = status_in(&self.sync_egress(now), &purpose);
+        let states = self.sync_egress(now);
+        self.note_event(&name, &props, &states, now);
+        let status = status_in(&states, &purpose);
         let id = self.ids.next_hex128();
         let event = Event { id: id.clone(), name, purpose, ts: now, props: sanitized.props, pid: None };
         let status = self.egress.capture(event, status)?;

@@ -40,8 +40,12 @@ pub const IDS_KEY: StoredKey = StoredKey { name: "attune:ids", purpose: PER_ENTR
 /// What left the device lately, kept for the visitor to see.
 pub const EGRESS_LOG_KEY: StoredKey = StoredKey { name: "attune:egress-log", purpose: NECESSARY };
 
+/// The visitor's answers (each with its purpose), prompt history and the counts prompt triggers
+/// need; written only while a question's purpose is granted (see `profiling::visit`).
+pub const PROFILE_KEY: StoredKey = StoredKey { name: "attune:profile", purpose: PER_ENTRY };
+
 /// Every key the SDK writes. Nothing else is ever stored.
-pub const STORED_KEYS: &[StoredKey] = &[CONSENT_KEY, QUEUE_KEY, IDS_KEY, EGRESS_LOG_KEY];
+pub const STORED_KEYS: &[StoredKey] = &[CONSENT_KEY, QUEUE_KEY, IDS_KEY, EGRESS_LOG_KEY, PROFILE_KEY];
 
 /// Schema of what this SDK writes.
 pub const SCHEMA_VERSION: u32 = 1;

@@ -4,10 +4,11 @@
 //! retention, and no question is shown without its purpose granted.
 
 use attune_core::profiling::config::ProfilingConfig;
-use attune_core::profiling::scheduler::{next_prompt, Context, Outcome, ProfileState, SeenEvent};
+use attune_core::profiling::scheduler::{next_prompt, Outcome, ProfileState};
 use attune_core::{Millis, PurposeId};
 use proptest::prelude::*;
 use serde_json::{json, Map};
+use std::collections::BTreeMap;
 
 const HOUR: u64 = 3_600_000;
 const DAY: u64 = 24 * HOUR;
@@ -18,6 +19,7 @@ enum Op {
     Event,
     Clock(i64),
     NewSession,
+    Reload,
     Consent(bool),
     Ask,
     Answer,
@@ -30,6 +32,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => Just(Op::Event),
         3 => prop_oneof![-(2 * DAY as i64)..(2 * DAY as i64), 0i64..(10 * 60_000)].prop_map(Op::Clock),
         1 => Just(Op::NewSession),
+        1 => Just(Op::Reload),
         1 => any::<bool>().prop_map(Op::Consent),
         4 => Just(Op::Ask),
         1 => Just(Op::Answer),
@@ -67,24 +70,31 @@ proptest! {
         let config = config();
         let mut now: u64 = 1_800_000_000_000;
         let mut state = ProfileState::default();
-        let mut ctx = Context { path: "/".into(), session: 1, session_start: Millis(now), ..Context::default() };
         let mut marketing = false;
         let mut last_shown: Option<String> = None;
-        let mut sessions: Vec<Vec<u64>> = vec![Vec::new()];
+        // Prompts shown per session number, as the visit counts sessions.
+        let mut sessions: BTreeMap<u32, usize> = BTreeMap::new();
+        state.visit.page_view(Millis(now));
 
         for op in ops {
             let granted = |p: &PurposeId| p.as_str() == "personalization" || (p.as_str() == "marketing" && marketing);
             match op {
-                Op::PageView => ctx.page_views += 1,
-                Op::Event => ctx.events.push(SeenEvent { name: "view".into(), props: Map::new() }),
+                Op::PageView => state.visit.page_view(Millis(now)),
+                Op::Event => state.visit.event(&config, "view", &Map::new(), Millis(now)),
                 Op::Clock(delta) => now = now.saturating_add_signed(delta),
                 Op::NewSession => {
-                    ctx.session += 1;
-                    ctx.session_start = Millis(now);
-                    sessions.push(Vec::new());
+                    now += 31 * 60_000;
+                    state.visit.page_view(Millis(now));
+                }
+                Op::Reload => {
+                    let (reloaded, problems) = ProfileState::decode(&state.encode(), &config).unwrap();
+                    prop_assert!(problems.is_empty(), "{:?}", problems);
+                    prop_assert_eq!(&reloaded, &state);
+                    state = reloaded;
                 }
                 Op::Consent(on) => marketing = on,
                 Op::Ask => {
+                    let ctx = state.visit.context("/", Vec::new());
                     let decision = next_prompt(&config, &state, &ctx, &granted, Millis(now));
                     if let Some(id) = decision.show {
                         let q = config.question(&id).unwrap();
@@ -100,20 +110,20 @@ proptest! {
                             let backoff = (6 * HOUR) << (dismissals.len() - 1);
                             prop_assert!(now >= last + backoff, "{} shown {} ms into a {} ms back-off", id, now.saturating_sub(*last), backoff);
                         }
-                        state.shown(&id, ctx.session, Millis(now));
-                        sessions.last_mut().unwrap().push(now);
+                        state.shown(&id, state.visit.session, Millis(now));
+                        *sessions.entry(state.visit.session).or_default() += 1;
                         last_shown = Some(id);
                     }
                 }
                 Op::Answer => {
                     if let Some(id) = last_shown.take() {
                         let q = config.question(&id).unwrap().clone();
-                        state.answered(&q, json!(true), ctx.session, Millis(now));
+                        state.answered(&q, json!(true), state.visit.session, Millis(now));
                     }
                 }
                 Op::Dismiss => {
                     if let Some(id) = last_shown.take() {
-                        state.dismissed(&id, ctx.session, Millis(now));
+                        state.dismissed(&id, state.visit.session, Millis(now));
                     }
                 }
             }
@@ -121,7 +131,7 @@ proptest! {
                 state.history.iter().filter(|r| r.outcome == Outcome::Shown).map(|r| r.at.0).collect();
             prop_assert!(max_in_window(&shown, DAY) <= 3, "more than 3 prompts within 24 hours: {:?}", shown);
             prop_assert!(max_in_window(&shown, 7 * DAY) <= 5, "more than 5 prompts within 7 days: {:?}", shown);
-            prop_assert!(sessions.iter().all(|s| s.len() <= 2), "more than 2 prompts in a session: {:?}", sessions);
+            prop_assert!(sessions.values().all(|n| *n <= 2), "more than 2 prompts in a session: {:?}", sessions);
         }
     }
 }

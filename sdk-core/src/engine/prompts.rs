@@ -3,11 +3,13 @@
 
 use super::{status_in, Engine, Warning};
 use crate::config::{ConfigError, FieldIssue};
-use crate::consent::{resolve, Status};
+use crate::consent::{resolve, PurposeState, Status};
 use crate::profiling::config::{ProfilingConfig, Question};
 use crate::profiling::scheduler::{
     check_answer, next_prompt, Answer, Context, Decision as PromptDecision, Outcome, ProfileState,
 };
+use crate::profiling::view::{NextPrompt, PromptView};
+use crate::profiling::visit::Visit;
 use crate::profiling::PromptError;
 use crate::purpose::PurposeId;
 use crate::time::Millis;
@@ -47,14 +49,70 @@ impl Engine {
         warnings
     }
 
+    pub fn has_prompts(&self) -> bool {
+        self.prompts.is_some()
+    }
+
     /// What to store under `attune:profile`; `None`: remove the key.
     pub fn profile_snapshot(&self) -> Option<String> {
-        (!self.profile.answers.is_empty() || !self.profile.history.is_empty()).then(|| self.profile.encode())
+        let p = &self.profile;
+        (!p.answers.is_empty() || !p.history.is_empty() || p.visit != Visit::default()).then(|| p.encode())
     }
 
     /// The visitor's current answers (stated preferences).
     pub fn answers(&self) -> &[Answer] {
         &self.profile.answers
+    }
+
+    /// Whether anything may be counted for the prompt triggers: some question's purpose is
+    /// granted. Otherwise nothing about the visit is kept.
+    pub(super) fn counting(&self, states: &[PurposeState]) -> bool {
+        self.prompts
+            .as_ref()
+            .is_some_and(|c| c.questions.iter().any(|q| status_in(states, &q.purpose) == Status::Granted))
+    }
+
+    /// A page view (for `minPageViews`, sessions and `minSecondsOnSite`).
+    pub fn page_view(&mut self, now: Millis) {
+        let states = self.sync_egress(now);
+        if self.counting(&states) {
+            self.profile.visit.page_view(now);
+        }
+    }
+
+    /// A tracked event, remembered if a trigger waits for it (see [`Visit::event`]).
+    pub(super) fn note_event(
+        &mut self,
+        name: &str,
+        props: &serde_json::Map<String, Value>,
+        states: &[PurposeState],
+        now: Millis,
+    ) {
+        if let (true, Some(config)) = (self.counting(states), &self.prompts) {
+            self.profile.visit.event(config, name, props, now);
+        }
+    }
+
+    /// The scheduler's context for a page at `path`. Interests are the page's (e.g. from
+    /// browsing) plus one unit per tag of every option the visitor chose.
+    pub fn prompt_context(&self, path: &str, mut interests: Vec<(String, f64)>) -> Context {
+        if let Some(config) = &self.prompts {
+            for a in &self.profile.answers {
+                let Some(q) = config.question(&a.question) else { continue };
+                let chosen = |id: &str| match &a.value {
+                    Value::String(s) => s == id,
+                    Value::Array(items) => items.iter().any(|i| i.as_str() == Some(id)),
+                    _ => false,
+                };
+                for tag in q.options.iter().filter(|o| chosen(&o.id)).flat_map(|o| &o.tags) {
+                    match interests.iter_mut().find(|(t, _)| t == tag) {
+                        Some((_, w)) => *w += 1.0,
+                        None => interests.push((tag.clone(), 1.0)),
+                    }
+                }
+            }
+        }
+        self.profile.visit.context(path, interests)
     }
 
     /// Which question to show now, if any, with the scheduler's trace.
@@ -63,6 +121,33 @@ impl Engine {
         let config = self.prompts.as_ref().ok_or(PromptError::NoConfig)?;
         let granted = |p: &PurposeId| status_in(&states, p) == Status::Granted;
         Ok(next_prompt(config, &self.profile, ctx, &granted, now))
+    }
+
+    fn purpose_label(&self, purpose: &PurposeId) -> String {
+        self.config.purposes.iter().find(|p| p.id == *purpose).map_or_else(|| purpose.to_string(), |p| p.label.clone())
+    }
+
+    /// Question `id` as the visitor sees it, in the best of `languages` the config has.
+    pub fn prompt_view(&self, id: &str, languages: &[String]) -> Result<PromptView, PromptError> {
+        let config = self.prompts.as_ref().ok_or(PromptError::NoConfig)?;
+        config
+            .view(id, languages, &|p| self.purpose_label(p))
+            .ok_or_else(|| PromptError::UnknownQuestion { id: id.into() })
+    }
+
+    /// The prompt to show on the page at `path` now, if any, in the best of `languages`, with
+    /// the scheduler's trace.
+    pub fn next_prompt_for(
+        &mut self,
+        path: &str,
+        interests: Vec<(String, f64)>,
+        languages: &[String],
+        now: Millis,
+    ) -> Result<NextPrompt, PromptError> {
+        let ctx = self.prompt_context(path, interests);
+        let decision = self.next_prompt(&ctx, now)?;
+        let config = self.prompts.as_ref().ok_or(PromptError::NoConfig)?;
+        Ok(config.next_prompt(decision, languages, &|p| self.purpose_label(p)))
     }
 
     fn prompt_question(&self, id: &str, now: Millis) -> Result<&Question, PromptError> {
@@ -74,28 +159,48 @@ impl Engine {
         Ok(q)
     }
 
+    /// Measures prompts through the one door: `prompt_shown`, `prompt_answered` and
+    /// `prompt_dismissed` are analytics events carrying only the question id (never the answer),
+    /// sent only if analytics is granted and the site declares them in `collect.analytics`.
+    /// Returns a warning if the site does not declare the event.
+    fn measure(&mut self, name: &str, id: &str, now: Millis) -> Option<Warning> {
+        match self.track(name, serde_json::json!({ "question": id }), "analytics", now) {
+            Ok(_) => None,
+            Err(e) => Some(Warning::from_error(&e)),
+        }
+    }
+
     /// The page showed question `id`.
-    pub fn prompt_shown(&mut self, id: &str, session: u32, now: Millis) -> Result<(), PromptError> {
+    pub fn prompt_shown(&mut self, id: &str, now: Millis) -> Result<Option<Warning>, PromptError> {
         self.prompt_question(id, now)?;
-        self.profile.shown(id, session, now);
-        Ok(())
+        self.profile.shown(id, self.profile.visit.session, now);
+        Ok(self.measure("prompt_shown", id, now))
     }
 
     /// The visitor answered `id`: checked against the question, stored with its purpose and
     /// retention. Refused unless the question's purpose is granted.
-    pub fn answer_prompt(&mut self, id: &str, value: &Value, session: u32, now: Millis) -> Result<(), PromptError> {
+    pub fn answer_prompt(&mut self, id: &str, value: &Value, now: Millis) -> Result<Option<Warning>, PromptError> {
         let q = self.prompt_question(id, now)?.clone();
         let value =
             check_answer(&q, value).map_err(|message| PromptError::InvalidAnswer { question: id.into(), message })?;
-        self.profile.answered(&q, value, session, now);
-        Ok(())
+        self.profile.answered(&q, value, self.profile.visit.session, now);
+        Ok(self.measure("prompt_answered", id, now))
     }
 
     /// The visitor skipped `id` (counts as a dismissal).
-    pub fn dismiss_prompt(&mut self, id: &str, session: u32, now: Millis) -> Result<(), PromptError> {
+    pub fn dismiss_prompt(&mut self, id: &str, now: Millis) -> Result<Option<Warning>, PromptError> {
         let config = self.prompts.as_ref().ok_or(PromptError::NoConfig)?;
         config.question(id).ok_or_else(|| PromptError::UnknownQuestion { id: id.into() })?;
-        self.profile.dismissed(id, session, now);
-        Ok(())
+        self.profile.dismissed(id, self.profile.visit.session, now);
+        Ok(self.measure("prompt_dismissed", id, now))
+    }
+
+    /// Merges the profile another tab stored (answers, history and counts are unions).
+    pub fn merge_profile(&mut self, stored: Option<&str>, now: Millis) {
+        let (Some(raw), Some(config)) = (stored, &self.prompts) else { return };
+        if let Ok((other, _)) = ProfileState::decode(raw, config) {
+            self.profile.merge(&other);
+            self.sync_egress(now);
+        }
     }
 }

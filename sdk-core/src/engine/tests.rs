@@ -3,13 +3,15 @@
 use super::*;
 use crate::egress::MAX_BATCH_BYTES;
 use crate::profiling::scheduler::Context;
+use serde_json::json;
 
 const T0: Millis = Millis(1_750_000_000_000);
 
 const CONFIG: &str = r#"{"purposes":[{"id":"chat","label":"Chat","description":"History."}],
     "collect":{
       "analytics":{"retentionDays":30,"pseudonymousId":{"rotateDays":30},
-         "events":{"page_view":{"path":"urlPath","price":{"bucket":[10,50]}},"x":{},"y":{}}},
+         "events":{"page_view":{"path":"urlPath","price":{"bucket":[10,50]}},"x":{},"y":{},
+                   "prompt_shown":{"question":"token"},"prompt_answered":{"question":"token"}}},
       "marketing":{"retentionDays":30,"pseudonymousId":{"rotateDays":30},"events":{"x":{},"y":{}}},
       "personalization":{"retentionDays":30,"events":{"x":{}}},
       "chat":{"retentionDays":30,"events":{"x":{}}}}}"#;
@@ -400,15 +402,15 @@ fn prompts_need_their_purpose_and_answers_go_with_it() {
     let mut e = engine();
     e.set_prompts(PROMPTS).unwrap();
     assert_eq!(e.next_prompt(&prompt_ctx(), T0).unwrap().show, None, "personalization not granted yet");
-    let err = e.answer_prompt("activity", &serde_json::json!("hiking"), 1, T0).unwrap_err();
+    let err = e.answer_prompt("activity", &serde_json::json!("hiking"), T0).unwrap_err();
     assert_eq!(err.code(), "purpose_not_granted", "no answer is stored without consent");
 
     grant(&mut e, &["personalization"], T0);
     assert_eq!(e.next_prompt(&prompt_ctx(), T0).unwrap().show.as_deref(), Some("activity"));
-    e.prompt_shown("activity", 1, T0).unwrap();
-    let bad = e.answer_prompt("activity", &serde_json::json!("surfing"), 1, T0).unwrap_err();
+    e.prompt_shown("activity", T0).unwrap();
+    let bad = e.answer_prompt("activity", &serde_json::json!("surfing"), T0).unwrap_err();
     assert_eq!((bad.code(), bad.field().as_deref()), ("invalid_answer", Some("value")));
-    e.answer_prompt("activity", &serde_json::json!("hiking"), 1, T0).unwrap();
+    e.answer_prompt("activity", &serde_json::json!("hiking"), T0).unwrap();
     assert_eq!(e.next_prompt(&prompt_ctx(), T0).unwrap().show, None, "answered: not asked again");
 
     let stored = e.profile_snapshot().unwrap();
@@ -427,4 +429,84 @@ fn a_broken_prompt_config_lists_every_problem() {
     let err = e.set_prompts(r#"{"questions": [{"id": "a"}], "colour": 1}"#).unwrap_err();
     let paths: Vec<&str> = err.issues().iter().map(|i| i.path.as_str()).collect();
     assert!(paths.contains(&"colour") && paths.contains(&"questions[0].text"), "{paths:?}");
+}
+
+const TRIGGERED: &str = r#"{"fatigue": {"quietMinutes": 0, "perSession": 5, "perDay": 5, "perWeek": 5},
+  "questions": [{"id": "kind", "kind": "yesNo", "purpose": "personalization", "retentionDays": 30,
+    "text": {"en": "Gift?", "de": "Geschenk?"}, "why": {"en": "To suggest."}, "usedFor": {"en": "Suggestions."},
+    "trigger": {"minPageViews": 2, "event": {"name": "x", "minCount": 2, "props": {"cat": "tent"}}}}]}"#;
+
+#[test]
+fn the_visit_is_counted_only_with_consent_and_keeps_only_what_triggers_need() {
+    let mut e = engine();
+    e.set_prompts(TRIGGERED).unwrap();
+    e.page_view(T0);
+    e.track("x", json!({"cat": "tent", "secret": "s"}), "analytics", T0).unwrap();
+    assert_eq!(e.profile_snapshot(), None, "nothing about the visit is kept before personalization is granted");
+
+    grant(&mut e, &["personalization"], T0);
+    let at = |min: u64| Millis(T0.0 + min * 60_000);
+    e.page_view(at(1));
+    e.track("x", json!({"cat": "tent", "secret": "s"}), "analytics", at(1)).unwrap();
+    e.track("y", json!({}), "analytics", at(1)).unwrap();
+    let d = e.next_prompt(&e.prompt_context("/", Vec::new()), at(2)).unwrap();
+    assert_eq!(d.show, None, "{:?}", d.trace);
+    e.page_view(at(2));
+    e.track("x", json!({"cat": "tent"}), "analytics", at(2)).unwrap();
+    let d = e.next_prompt(&e.prompt_context("/", Vec::new()), at(3)).unwrap();
+    assert_eq!(d.show.as_deref(), Some("kind"), "{:?}", d.trace);
+
+    let stored = e.profile_snapshot().unwrap();
+    assert!(!stored.contains("secret") && !stored.contains("\"y\""), "only trigger events and props: {stored}");
+    assert_eq!(e.prompt_context("/", Vec::new()).session, 1);
+    e.page_view(at(40));
+    let ctx = e.prompt_context("/", Vec::new());
+    assert_eq!((ctx.session, ctx.page_views), (2, 1), "30 minutes of quiet start a new session");
+
+    e.record(&[("personalization".into(), Decision::Withdrawn)], ChoiceSource::Api, at(41)).unwrap();
+    assert_eq!(e.profile_snapshot(), None, "withdrawal forgets the visit");
+}
+
+#[test]
+fn prompts_are_measured_by_question_id_only_and_only_if_declared() {
+    let mut e = engine();
+    e.set_prompts(PROMPTS).unwrap();
+    grant(&mut e, &["personalization", "analytics"], T0);
+    assert_eq!(e.prompt_shown("activity", T0).unwrap(), None);
+    assert_eq!(e.answer_prompt("activity", &json!("hiking"), T0).unwrap(), None);
+    let batch = e.take_batch(T0, MAX_BATCH_BYTES).unwrap();
+    let body: serde_json::Value = serde_json::from_str(&batch.body).unwrap();
+    let sent: Vec<(&str, &serde_json::Value)> =
+        body["events"].as_array().unwrap().iter().map(|ev| (ev["name"].as_str().unwrap(), &ev["props"])).collect();
+    let props = json!({"question": "activity"});
+    assert_eq!(sent, [("prompt_shown", &props), ("prompt_answered", &props)], "the answer itself never leaves");
+    let warning = e.dismiss_prompt("activity", T0).unwrap().expect("prompt_dismissed is not declared");
+    assert_eq!(warning.code, "undeclared_event");
+}
+
+#[test]
+fn the_prompt_is_shown_in_the_visitors_language_with_its_purpose_label() {
+    let mut e = engine();
+    e.set_prompts(TRIGGERED).unwrap();
+    let view = e.prompt_view("kind", &["de-AT".into(), "en".into()]).unwrap();
+    assert_eq!((view.language.as_str(), view.text.as_str(), view.why.as_str()), ("de", "Geschenk?", "To suggest."));
+    assert_eq!(
+        (view.purpose.as_str(), view.purpose_label.as_str(), view.retention_days),
+        ("personalization", "Personalization", 30)
+    );
+}
+
+#[test]
+fn another_tabs_profile_is_merged_not_overwritten() {
+    let mut a = engine();
+    a.set_prompts(PROMPTS).unwrap();
+    grant(&mut a, &["personalization"], T0);
+    let (mut b, _) = engine_with(a.consent_snapshot().as_deref(), Signals::default());
+    b.set_prompts(PROMPTS).unwrap();
+    a.dismiss_prompt("activity", T0).unwrap();
+    b.answer_prompt("activity", &json!("biking"), Millis(T0.0 + 5)).unwrap();
+    a.merge_profile(b.profile_snapshot().as_deref(), Millis(T0.0 + 6));
+    assert_eq!(a.answers().len(), 1);
+    let stored = a.profile_snapshot().unwrap();
+    assert!(stored.contains("dismissed") && stored.contains("answered"), "{stored}");
 }

@@ -6,6 +6,10 @@
 
 pub mod config;
 pub mod scheduler;
+pub mod schema;
+pub mod simulate;
+pub mod view;
+pub mod visit;
 
 use crate::error::ErrorCode;
 

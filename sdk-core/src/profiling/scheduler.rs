@@ -5,6 +5,7 @@
 //! clock went backwards) still counts in every window and still holds the quiet period.
 
 use super::config::{AnswerCondition, Kind, ProfilingConfig, Question};
+use super::visit::Visit;
 use crate::purpose::PurposeId;
 use crate::time::Millis;
 use serde::Serialize;
@@ -15,9 +16,11 @@ const MINUTE: u64 = 60 * 1000;
 
 /// A stored answer.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct Answer {
     pub question: String,
+    #[cfg_attr(feature = "typescript", ts(type = "string | string[] | number | boolean"))]
     pub value: Value,
     pub purpose: PurposeId,
     pub at: Millis,
@@ -48,13 +51,16 @@ pub struct PromptRecord {
 pub struct ProfileState {
     pub answers: Vec<Answer>,
     pub history: Vec<PromptRecord>,
+    /// Session and trigger counts.
+    pub visit: Visit,
 }
 
 /// An event seen on the site (for triggers).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct SeenEvent {
     pub name: String,
     pub props: Map<String, Value>,
+    pub at: Millis,
 }
 
 /// What the page knows right now.
@@ -71,6 +77,7 @@ pub struct Context {
 
 /// Why a question is not shown now.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct TraceLine {
     pub question: String,
@@ -79,6 +86,7 @@ pub struct TraceLine {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(export, rename = "PromptDecision"))]
 #[serde(rename_all = "camelCase")]
 pub struct Decision {
     /// The question to show, if any.
@@ -348,7 +356,8 @@ impl ProfileState {
     /// The stored form (`attune:profile`): answers with their purpose and expiry, and the
     /// prompt history the fatigue rules need.
     pub fn encode(&self) -> String {
-        let doc = serde_json::json!({"schema": 1, "answers": self.answers, "history": self.history});
+        let doc =
+            serde_json::json!({"schema": 1, "answers": self.answers, "history": self.history, "visit": self.visit});
         doc.to_string()
     }
 
@@ -394,6 +403,30 @@ impl ProfileState {
                 _ => problems.push((format!("history[{i}]"), "expected a prompt record".into())),
             }
         }
+        match doc.get("visit").map(|v| (v, Visit::decode(v))) {
+            None => {}
+            Some((_, Some(visit))) => state.visit = visit,
+            Some((_, None)) => problems.push(("visit".into(), "expected session and trigger counts".into())),
+        }
         Ok((state, problems))
+    }
+
+    /// Another tab's copy of the profile: for each question the newer answer wins; history is
+    /// the union; session counts as in [`Visit::merge`].
+    pub fn merge(&mut self, other: &ProfileState) {
+        for a in &other.answers {
+            match self.answers.iter_mut().find(|x| x.question == a.question) {
+                Some(x) if x.at < a.at => *x = a.clone(),
+                Some(_) => {}
+                None => self.answers.push(a.clone()),
+            }
+        }
+        for r in &other.history {
+            if !self.history.contains(r) {
+                self.history.push(r.clone());
+            }
+        }
+        self.history.sort_by_key(|r| r.at);
+        self.visit.merge(&other.visit);
     }
 }

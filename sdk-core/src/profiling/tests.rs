@@ -140,6 +140,7 @@ fn a_question_waits_for_its_trigger_and_its_purpose() {
     let view = |category: &str| SeenEvent {
         name: "product_view".into(),
         props: json!({"category": category}).as_object().unwrap().clone(),
+        at: T0,
     };
     cx.events = vec![view("outdoor"), view("kitchen")];
     let d = next_prompt(&c, &state, &cx, &all_granted, T0);
