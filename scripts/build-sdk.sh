@@ -8,7 +8,7 @@ source scripts/env.sh
 cargo build -p attune-wasm --target wasm32-unknown-unknown --profile wasm-release --quiet
 rm -rf js-wrapper/wasm
 wasm-bindgen --target web --out-dir js-wrapper/wasm --out-name attune_wasm \
-  target/wasm32-unknown-unknown/wasm-release/attune_wasm.wasm
+  "${CARGO_TARGET_DIR:-target}"/wasm32-unknown-unknown/wasm-release/attune_wasm.wasm
 # binaryen from npm (v132): Debian's v108 breaks wasm-bindgen's externref table.
 (cd js-wrapper && npx --no-install wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
   --enable-sign-ext --enable-reference-types --enable-multivalue --enable-mutable-globals \

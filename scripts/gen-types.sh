@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Regenerates js-wrapper/src/generated/*.ts from the Rust types in attune-core (ts-rs).
-# CI runs it and fails if the committed files differ: the TS types never drift from the Rust ones.
+# Regenerates js-wrapper/src/generated/*.ts from the Rust types in attune-core (ts-rs), and the
+# prompt config's JSON Schema (js-wrapper/schema/prompts.schema.json) from the reader's keys and limits.
+# CI runs it and fails if the committed files differ: neither drifts from the Rust code.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=js-wrapper/src/generated
@@ -14,3 +15,6 @@ TS_RS_EXPORT_DIR="$PWD/$out" TS_RS_IMPORT_EXTENSION=js \
     [ "$name" = index ] || echo "export type { $name } from './$name.js';"
   done
 } > "$out/index.ts"
+
+mkdir -p js-wrapper/schema
+cargo run -p attune-core --example prompts_schema --quiet > js-wrapper/schema/prompts.schema.json

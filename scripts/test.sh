@@ -16,11 +16,12 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 cargo clippy --target wasm32-unknown-unknown -p attune-wasm --all-targets --quiet -- -D warnings
 cargo clippy --target wasm32-unknown-unknown -p attune-core --lib --quiet -- -D warnings
 
-section "generated TypeScript types match the Rust types"
+section "generated TypeScript types and JSON Schema match the Rust code"
 scripts/gen-types.sh
-if ! git diff --quiet -- js-wrapper/src/generated || [ -n "$(git ls-files --others --exclude-standard js-wrapper/src/generated)" ]; then
-  git status --short -- js-wrapper/src/generated
-  echo "js-wrapper/src/generated is stale: run scripts/gen-types.sh and commit the result" >&2
+generated=(js-wrapper/src/generated js-wrapper/schema)
+if ! git diff --quiet -- "${generated[@]}" || [ -n "$(git ls-files --others --exclude-standard "${generated[@]}")" ]; then
+  git status --short -- "${generated[@]}"
+  echo "${generated[*]} are stale: run scripts/gen-types.sh and commit the result" >&2
   exit 1
 fi
 

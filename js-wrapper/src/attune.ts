@@ -12,6 +12,7 @@ import type {
 import { loadWasm, type WasmSource } from './wasm.js';
 import { showConsentBanner } from './banner.js';
 import { bridgeGoogleConsentMode, type Gtag } from './gcm.js';
+import { Prompts } from './prompts.js';
 
 export interface AttuneOptions {
   /** Public routing id of the site, sent with every batch (1–64 of `A-Z a-z 0-9 _ -`). */
@@ -24,6 +25,12 @@ export interface AttuneOptions {
   wasm?: WasmSource;
   /** `'local'` (default): localStorage, falling back to memory when unavailable. `'memory'`: never persist. */
   storage?: 'local' | 'memory';
+  /**
+   * The marketer's prompt config (progressive profiling; see docs/profiling.md and
+   * `@attune/sdk/prompts.schema.json`). A config with problems is reported to `onWarning`
+   * (`invalid_config` with every issue) and no prompt is shown; consent and tracking still work.
+   */
+  prompts?: object;
   /** UI components; `banner` defaults to true in a browser: shown when consent is needed. */
   ui?: { banner?: boolean };
   /** Corrupt or tampered state, storage fallback, refused events… The SDK keeps working (or stays silent). */
@@ -132,14 +139,29 @@ export class Attune {
   /** Why the SDK could not start, or stopped (a crash inside the wasm). */
   error: AttuneError | undefined;
   readonly consent: Consent;
+  /** Progressive profiling: the questions to show, answers, and `mount` to let the SDK render them. */
+  readonly prompts: Prompts;
   readonly #sdk: AttuneSdk | undefined;
   readonly #onWarning: ((warning: AttuneError) => void) | undefined;
 
-  private constructor(sdk: AttuneSdk | undefined, error: AttuneError | undefined, onWarning?: (w: AttuneError) => void) {
+  private constructor(
+    sdk: AttuneSdk | undefined,
+    error: AttuneError | undefined,
+    onWarning?: (w: AttuneError) => void,
+    prompts?: object,
+  ) {
     this.#sdk = sdk;
     this.error = error;
     this.#onWarning = onWarning;
     this.consent = new Consent(this);
+    const configured =
+      prompts !== undefined &&
+      this.call((s) => {
+        s.setPrompts(JSON.stringify(prompts));
+        s.pageView();
+        return true;
+      }) === true;
+    this.prompts = new Prompts(this, configured);
   }
 
   /**
@@ -163,7 +185,7 @@ export class Attune {
         // Consent changed in another tab of this site.
         () => attune?.consent.notify(),
       );
-      attune = new Attune(sdk, undefined, onWarning);
+      attune = new Attune(sdk, undefined, onWarning, options.prompts);
       const wantsBanner = options.ui?.banner ?? true;
       if (wantsBanner && typeof document !== 'undefined' && attune.consent.get().needsBanner) {
         showConsentBanner(attune, { reopened: false });

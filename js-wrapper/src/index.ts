@@ -3,6 +3,14 @@
 export { Attune, Consent } from './attune.js';
 export type { AttuneOptions, ConsentSource } from './attune.js';
 export { AttuneError } from './errors.js';
+export { Prompts } from './prompts.js';
+export type { MountedPrompt, PromptContext } from './prompts.js';
+export { PROMPT_STRINGS, PROMPT_TAG, renderPrompt } from './prompt.js';
+export type { AnswerValue, PromptHandlers, PromptOptions, PromptStrings } from './prompt.js';
+export { previewPrompts, simulatePrompts } from './simulate.js';
+export type { PromptScenario, Simulation } from './simulate.js';
+export { BUILT_IN_PURPOSES, validatePrompts } from './validate.js';
+export type { PromptConfigIssue, ValidatePromptsOptions } from './validate.js';
 export type { Gtag } from './gcm.js';
 export type { WasmSource } from './wasm.js';
 export type * from './generated/index.js';

@@ -13,7 +13,7 @@ use crate::transport::{beacon, post, InFlight};
 use attune_core::egress::{MAX_BATCH_BYTES, MAX_BEACON_BYTES};
 use attune_core::egress_log::SendOutcome;
 use attune_core::engine::{Engine, NextSend, SendResult};
-use attune_core::snapshot::{CONSENT_KEY, EGRESS_LOG_KEY, IDS_KEY, QUEUE_KEY};
+use attune_core::snapshot::{CONSENT_KEY, EGRESS_LOG_KEY, IDS_KEY, PROFILE_KEY, QUEUE_KEY};
 use attune_core::Warning;
 use std::cell::RefCell;
 use std::collections::HashSet;
@@ -48,6 +48,8 @@ pub struct Inner {
     pub next_delay: Option<u32>,
     /// The consent document last read or written, to notice another tab's change.
     pub consent_seen: Option<String>,
+    /// The profile document last read or written, likewise.
+    pub profile_seen: Option<String>,
     /// Stripped properties already reported, so each is reported once per page.
     pub reported: HashSet<String>,
     pub listeners: Vec<Listener>,
@@ -100,11 +102,29 @@ impl Inner {
         self.write(QUEUE_KEY.name, snapshot);
     }
 
-    pub fn persist_ids_and_log(&mut self) {
+    /// Writes the pseudonymous ids, the egress log and the profile.
+    pub fn persist_state(&mut self) {
         let ids = self.engine.ids_snapshot();
         self.write(IDS_KEY.name, ids);
         let log = self.engine.egress_log_snapshot();
         self.write(EGRESS_LOG_KEY.name, log);
+        self.persist_profile();
+    }
+
+    /// Writes the profile, merged with what another tab stored since this one last looked.
+    pub fn persist_profile(&mut self) {
+        if !self.engine.has_prompts() {
+            return;
+        }
+        let stored = self.store.get(PROFILE_KEY.name);
+        if stored != self.profile_seen {
+            self.engine.merge_profile(stored.as_deref(), now());
+        }
+        let snapshot = self.engine.profile_snapshot();
+        if snapshot != stored {
+            self.write(PROFILE_KEY.name, snapshot.clone());
+        }
+        self.profile_seen = snapshot;
     }
 
     /// Reads what other tabs may have changed: consent, the queue, ids and the egress log.
@@ -228,13 +248,13 @@ async fn run(weak: Weak<RefCell<Inner>>, send: bool) {
             if !send || !is_online() {
                 state.waiting_online |= send;
                 state.persist_queue();
-                state.persist_ids_and_log();
+                state.persist_state();
                 return;
             }
             let batch = state.engine.take_batch(now(), MAX_BATCH_BYTES);
             // Written before the send: a crash mid-request leaves the events for the next page.
             state.persist_queue();
-            state.persist_ids_and_log();
+            state.persist_state();
             let Some(batch) = batch else { return };
             let controller = AbortController::new().ok();
             state.in_flight = Some(InFlight { batch: batch.id, controller: controller.clone() });
@@ -252,7 +272,7 @@ async fn run(weak: Weak<RefCell<Inner>>, send: bool) {
             state.warn(js_error("batch_rejected", &message, None));
         }
         state.persist_queue();
-        state.persist_ids_and_log();
+        state.persist_state();
         match settled.next {
             NextSend::After(0) => continue,
             NextSend::After(ms) => {
@@ -301,5 +321,5 @@ pub fn flush_with_beacon(inner: &Rc<RefCell<Inner>>) {
         }
     }
     state.persist_queue();
-    state.persist_ids_and_log();
+    state.persist_state();
 }

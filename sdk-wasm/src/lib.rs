@@ -11,6 +11,7 @@ pub mod delivery;
 pub mod errors;
 pub mod sdk;
 pub mod storage;
+pub mod tools;
 pub mod transport;
 
 /// Runs when the module is instantiated: a panic must say what happened, not leave a dead module.

@@ -9,8 +9,9 @@ use crate::errors::{from_config, from_core, from_warning, js_error};
 use crate::storage::{Fallback, Store};
 use attune_core::config::ValidConfig;
 use attune_core::consent::{ChoiceSource, Decision};
-use attune_core::engine::Engine;
-use attune_core::snapshot::CONSENT_KEY;
+use attune_core::engine::{Engine, Warning};
+use attune_core::profiling::PromptError;
+use attune_core::snapshot::{CONSENT_KEY, PROFILE_KEY};
 use serde::Serialize;
 use std::cell::RefCell;
 use std::collections::HashSet;
@@ -104,6 +105,7 @@ impl AttuneSdk {
             waiting_online: false,
             next_delay: None,
             consent_seen: stored,
+            profile_seen: None,
             reported: HashSet::new(),
             listeners: Vec::new(),
             tick: None,
@@ -231,6 +233,91 @@ impl AttuneSdk {
             flush_now(inner).await;
             Ok(JsValue::UNDEFINED)
         })
+    }
+
+    /// Loads the marketer's prompt config and the visitor's stored profile. Throws an
+    /// `AttuneError` (`code: "invalid_config"`, `issues`: every problem with its path).
+    #[wasm_bindgen(js_name = setPrompts)]
+    pub fn set_prompts(&self, config_json: &str) -> Result<(), JsValue> {
+        let mut state = self.inner.borrow_mut();
+        state.engine.set_prompts(config_json).map_err(|e| from_config(&e))?;
+        let stored = state.store.get(PROFILE_KEY.name);
+        let warnings = state.engine.load_profile(stored.as_deref(), now());
+        state.warn_all(&warnings);
+        state.profile_seen = stored;
+        state.persist_profile();
+        Ok(())
+    }
+
+    /// Counts a page view for the prompt triggers (only while a question's purpose is granted).
+    #[wasm_bindgen(js_name = pageView)]
+    pub fn page_view(&self) {
+        let mut state = self.inner.borrow_mut();
+        state.engine.page_view(now());
+        state.persist_profile();
+    }
+
+    /// The prompt to show now on the page at `path` (`NextPrompt`: `show`, `trace`, `prompt`).
+    /// `interests` is an object of tag → weight; `languages` the visitor's, in order.
+    #[wasm_bindgen(js_name = nextPrompt)]
+    pub fn next_prompt(&self, path: &str, interests: JsValue, languages: Vec<String>) -> Result<JsValue, JsValue> {
+        let interests: Vec<(String, f64)> = js_sys::Object::entries(&interests.unchecked_into())
+            .iter()
+            .filter_map(|pair| {
+                let pair: js_sys::Array = pair.unchecked_into();
+                Some((pair.get(0).as_string()?, pair.get(1).as_f64().filter(|w| w.is_finite())?))
+            })
+            .collect();
+        let mut state = self.inner.borrow_mut();
+        let next = state.engine.next_prompt_for(path, interests, &languages, now()).map_err(|e| from_core(&e))?;
+        Ok(to_js(&next))
+    }
+
+    /// The page showed question `id` (counts towards fatigue; measured as `prompt_shown`).
+    #[wasm_bindgen(js_name = promptShown)]
+    pub fn prompt_shown(&self, id: &str) -> Result<(), JsValue> {
+        self.prompt_call(|engine, now| engine.prompt_shown(id, now))
+    }
+
+    /// Stores the visitor's answer to `id`. Throws `invalid_answer` (with the reason),
+    /// `purpose_not_granted` or `unknown_question`.
+    #[wasm_bindgen(js_name = answerPrompt)]
+    pub fn answer_prompt(&self, id: &str, value: JsValue) -> Result<(), JsValue> {
+        let json = js_sys::JSON::stringify(&value).ok().and_then(|s| s.as_string()).unwrap_or_default();
+        let value: serde_json::Value = serde_json::from_str(&json)
+            .map_err(|_| js_error("invalid_answer", "the answer cannot be turned into JSON", Some("value")))?;
+        self.prompt_call(|engine, now| engine.answer_prompt(id, &value, now))
+    }
+
+    /// The visitor skipped `id` (a dismissal: the question backs off).
+    #[wasm_bindgen(js_name = dismissPrompt)]
+    pub fn dismiss_prompt(&self, id: &str) -> Result<(), JsValue> {
+        self.prompt_call(|engine, now| engine.dismiss_prompt(id, now))
+    }
+
+    fn prompt_call(
+        &self,
+        call: impl FnOnce(&mut Engine, attune_core::Millis) -> Result<Option<Warning>, PromptError>,
+    ) -> Result<(), JsValue> {
+        {
+            let mut state = self.inner.borrow_mut();
+            state.reload_consent_if_changed();
+            let warning = call(&mut state.engine, now()).map_err(|e| from_core(&e))?;
+            if let Some(w) = warning {
+                let key = format!("{}/{}", w.code, w.message);
+                if state.reported.insert(key) {
+                    state.warn(from_warning(&w));
+                }
+            }
+            state.persist_profile();
+        }
+        wasm_bindgen_futures::spawn_local(sync(Rc::downgrade(&self.inner), false));
+        Ok(())
+    }
+
+    /// The visitor's stored answers (`Answer[]`).
+    pub fn answers(&self) -> JsValue {
+        to_js(&self.inner.borrow().engine.answers())
     }
 
     /// Every field that can leave the device, by purpose, with destination and retention
@@ -370,4 +457,61 @@ fn install_handlers(inner: &Rc<RefCell<Inner>>) {
     listen(win.clone(), "pagehide", page_exit);
     listen(win.clone(), "online", online);
     listen(win.clone(), "storage", storage);
+}
+
+/// The prompt config and site config, checked: every problem as `(path, message)` (site config
+/// paths start with `site.`).
+fn editor_configs(
+    prompts_json: &str,
+    site_config_json: &str,
+) -> Result<(attune_core::profiling::config::ProfilingConfig, ValidConfig), Vec<(String, String)>> {
+    let site = ValidConfig::from_json(site_config_json)
+        .map_err(|e| e.issues().iter().map(|i| (format!("site.{}", i.path), i.message.clone())).collect::<Vec<_>>())?;
+    let ids: Vec<_> = site.purposes.iter().map(|p| p.id.clone()).collect();
+    let config = attune_core::profiling::config::ProfilingConfig::from_json(prompts_json, &ids)?;
+    Ok((config, site))
+}
+
+#[derive(Serialize)]
+struct EditorOutcome<T> {
+    issues: Vec<attune_core::config::FieldIssue>,
+    result: Option<T>,
+}
+
+fn editor_outcome<T: Serialize>(outcome: Result<T, Vec<(String, String)>>) -> JsValue {
+    match outcome {
+        Ok(result) => to_js(&EditorOutcome { issues: Vec::new(), result: Some(result) }),
+        Err(problems) => {
+            let issues = problems.into_iter().map(|(path, message)| attune_core::config::FieldIssue { path, message });
+            to_js(&EditorOutcome::<T> { issues: issues.collect(), result: None })
+        }
+    }
+}
+
+/// "Simulate a visitor" for the config editor: `{ issues, result }` — every problem in the
+/// prompt config, the site config (`site.…`) or the scenario (`scenario.…`), else the
+/// scheduler's `NextPrompt` for the described visitor at `now` (ms since the epoch).
+#[wasm_bindgen(js_name = simulatePrompts)]
+pub fn simulate_prompts(prompts_json: &str, site_config_json: &str, scenario_json: &str, now: f64) -> JsValue {
+    editor_outcome(editor_configs(prompts_json, site_config_json).and_then(|(config, site)| {
+        let scenario: serde_json::Value =
+            serde_json::from_str(scenario_json).map_err(|e| vec![("scenario".to_owned(), e.to_string())])?;
+        let labels: Vec<_> = site.purposes.iter().map(|p| (p.id.clone(), p.label.clone())).collect();
+        let now = attune_core::Millis(now.max(0.0) as u64);
+        attune_core::profiling::simulate::simulate(&config, &scenario, &labels, now)
+            .map_err(|problems| problems.into_iter().map(|(p, m)| (format!("scenario.{p}"), m)).collect())
+    }))
+}
+
+/// Every question as visitors whose language is `language` will see it (`{ issues, result:
+/// PromptView[] }`), for the config editor's preview.
+#[wasm_bindgen(js_name = previewPrompts)]
+pub fn preview_prompts(prompts_json: &str, site_config_json: &str, language: &str) -> JsValue {
+    editor_outcome(editor_configs(prompts_json, site_config_json).map(|(config, site)| {
+        let label = |p: &attune_core::PurposeId| {
+            site.purposes.iter().find(|x| x.id == *p).map_or_else(|| p.to_string(), |x| x.label.clone())
+        };
+        let languages = [language.to_owned()];
+        config.questions.iter().filter_map(|q| config.view(&q.id, &languages, &label)).collect::<Vec<_>>()
+    }))
 }
