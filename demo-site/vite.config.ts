@@ -22,6 +22,7 @@ export default defineConfig({
         product: page('./product.html'),
         cart: page('./cart.html'),
         'your-data': page('./your-data.html'),
+        'prompt-editor': page('./prompt-editor.html'),
         'bench-empty': page('./bench-empty.html'),
         'bench-sdk': page('./bench-sdk.html'),
       },

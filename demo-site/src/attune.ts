@@ -2,6 +2,7 @@
 // (footer "Privacy settings" link, consent summary, receipt download).
 import { Attune, type SiteConfig } from '@attune/sdk';
 import configJson from './attune-config.json';
+import promptsJson from './attune-prompts.json';
 import { byId } from './dom';
 import { renderCartCount } from './cart';
 
@@ -43,11 +44,36 @@ export async function startAttune(): Promise<AttuneInstance> {
     siteId: 'demo-shop',
     endpoint: '/v1/batch',
     config: siteConfig,
+    // The marketers' questions (edit and simulate them on /prompt-editor.html, whose "Try it in
+    // the shop" button puts the edited config in this tab's sessionStorage).
+    prompts: triedPrompts() ?? promptsJson,
     onWarning: (e) => console.warn('[attune]', e.code, e.message),
   });
   window.attune = attune;
   wireFooter(attune);
   return attune;
+}
+
+/** A prompt config the editor page handed over for this tab, if any (the SDK validates it). */
+function triedPrompts(): object | undefined {
+  try {
+    const tried = sessionStorage.getItem(TRY_PROMPTS_KEY);
+    return tried ? (JSON.parse(tried) as object) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Where the editor page leaves a config to try in the shop (this tab only). */
+export const TRY_PROMPTS_KEY = 'attune-demo:try-prompts';
+
+/**
+ * Let the SDK decide whether a question is due on this page (after the page tracked its events,
+ * so triggers see them) and show it in the page's prompt slot.
+ */
+export function showPrompt(attune: AttuneInstance): void {
+  const slot = document.getElementById('prompt-slot');
+  if (slot) attune.prompts.mount(slot);
 }
 
 /** Tell the end-to-end tests (and anyone watching) that the page finished starting. */

@@ -32,7 +32,7 @@ test('built HTML pages have no inline scripts, styles or event-handler attribute
   const html = (await files(demoDist)).filter((f) => f.endsWith('.html'));
   assert.deepEqual(
     html.map(rel).sort(),
-    ['bench-empty.html', 'bench-sdk.html', 'cart.html', 'index.html', 'product.html', 'your-data.html'],
+    ['bench-empty.html', 'bench-sdk.html', 'cart.html', 'index.html', 'product.html', 'prompt-editor.html', 'your-data.html'],
     'the multi-page build emits every page',
   );
   for (const file of html) {

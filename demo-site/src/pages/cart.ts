@@ -1,4 +1,4 @@
-import { markReady, startAttune, trackPageView } from '../attune';
+import { markReady, showPrompt, startAttune, trackPageView } from '../attune';
 import { clearCart, readCart, removeFromCart } from '../cart';
 import { findProduct, formatPrice } from '../catalogue';
 import { byId, clear, h } from '../dom';
@@ -54,4 +54,5 @@ function render(): void {
 }
 render();
 
+showPrompt(attune);
 markReady(attune);

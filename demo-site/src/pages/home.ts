@@ -1,4 +1,4 @@
-import { markReady, startAttune, trackPageView, type AttuneInstance } from '../attune';
+import { markReady, showPrompt, startAttune, trackPageView, type AttuneInstance } from '../attune';
 import { categories, products } from '../catalogue';
 import { byId, clear, h } from '../dom';
 import { suggestions, watchPersonalizationConsent } from '../interests';
@@ -59,4 +59,5 @@ function renderForYou(instance: AttuneInstance): void {
 renderForYou(attune);
 if (attune.ready) attune.consent.onChange(() => renderForYou(attune));
 
+showPrompt(attune);
 markReady(attune);

@@ -1,4 +1,4 @@
-import { markReady, startAttune, trackPageView } from '../attune';
+import { markReady, showPrompt, startAttune, trackPageView } from '../attune';
 import { addToCart } from '../cart';
 import { findProduct, formatPrice, products } from '../catalogue';
 import { byId, clear, h } from '../dom';
@@ -65,4 +65,5 @@ if (!product) {
   );
 }
 
+showPrompt(attune);
 markReady(attune);
