@@ -113,8 +113,12 @@ export class Consent {
     return changed;
   }
 
+  /** @internal Whether the change listeners are being told about is another tab's. */
+  changedElsewhere = false;
+
   /** @internal Tells every listener about the current state (after a change here or in another tab). */
-  notify(): void {
+  notify(elsewhere = false): void {
+    this.changedElsewhere = elsewhere;
     const view = this.get();
     for (const listener of [...this.#listeners]) {
       try {
@@ -154,14 +158,25 @@ export class Attune {
     this.error = error;
     this.#onWarning = onWarning;
     this.consent = new Consent(this);
-    const configured =
-      prompts !== undefined &&
+    this.prompts = new Prompts(this, prompts !== undefined && this.#loadPrompts(prompts));
+  }
+
+  /** Loads the prompt config and counts this page view; a bad config is reported, never thrown. */
+  #loadPrompts(prompts: object): boolean {
+    let json: string;
+    try {
+      json = JSON.stringify(prompts);
+    } catch (e) {
+      this.warn(new AttuneError(`prompts cannot be turned into JSON: ${toAttuneError(e).message}`, 'invalid_config', 'prompts'));
+      return false;
+    }
+    return (
       this.call((s) => {
-        s.setPrompts(JSON.stringify(prompts));
+        s.setPrompts(json);
         s.pageView();
         return true;
-      }) === true;
-    this.prompts = new Prompts(this, configured);
+      }) === true
+    );
   }
 
   /**
@@ -183,7 +198,7 @@ export class Attune {
         options.storage ?? 'local',
         (warning: AttuneError) => Attune.#report(onWarning, warning, 'warn'),
         // Consent changed in another tab of this site.
-        () => attune?.consent.notify(),
+        () => attune?.consent.notify(true),
       );
       attune = new Attune(sdk, undefined, onWarning, options.prompts);
       const wantsBanner = options.ui?.banner ?? true;

@@ -3,7 +3,8 @@
 import type { AttuneSdk } from '../wasm/attune_wasm.js';
 import type { Answer, NextPrompt } from './generated/index.js';
 import type { Attune } from './attune.js';
-import { renderPrompt, type AnswerValue, type PromptOptions } from './prompt.js';
+import { AttuneError } from './errors.js';
+import { PROMPT_STRINGS, renderPrompt, type AnswerValue, type PromptOptions } from './prompt.js';
 
 export interface PromptContext {
   /** The page's path, for `trigger.url`. Default: `location.pathname`. */
@@ -87,51 +88,75 @@ export class Prompts {
 
   /**
    * Lets the SDK decide and render: shows `<attune-prompt>` in `element` when a question is due
-   * now, and decides again when consent changes (a prompt may become allowed). Returns null
-   * outside a browser or without a prompt config.
+   * now, and decides again when consent changes (a prompt may become allowed; a card whose
+   * purpose was withdrawn is taken away). Returns null outside a browser or without a prompt
+   * config.
    */
   mount(element: Element, context: PromptContext = {}, options: PromptOptions = {}): MountedPrompt | null {
     if (!this.#configured || typeof document === 'undefined' || !this.#owner.ready) return null;
     let card: HTMLElement | null = null;
+    let purpose = '';
     let mounted = true;
-    const decide = () => {
-      if (!mounted || card?.isConnected) return;
+    const failed = options.strings?.error ?? PROMPT_STRINGS.error;
+    // `elsewhere`: consent changed in another tab. The visitor is looking there, and that tab
+    // may be showing a prompt this one cannot see yet: take a withdrawn card away, show nothing
+    // new until this page is looked at again.
+    const decide = (elsewhere = false) => {
+      if (!mounted) return;
+      if (card?.isConnected) {
+        const granted = this.#owner.consent.get().purposes.some((p) => p.id === purpose && p.status === 'granted');
+        if (granted) return;
+        card.remove(); // not a dismissal: the visitor withdrew the purpose, not the question
+      }
+      if (elsewhere || document.visibilityState === 'hidden') return;
       const view = this.next(context)?.prompt;
       if (!view || !this.shown(view.id)) return;
       const id = view.id;
-      const handlers = {
-        answer: (value: AnswerValue) => {
-          this.#strict((sdk) => sdk.answerPrompt(id, value));
+      purpose = view.purpose;
+      card = renderPrompt(
+        element,
+        view,
+        {
+          answer: (value: AnswerValue) => {
+            // The reason goes to onWarning; the visitor sees the site's words, not the SDK's.
+            if (!this.#strict((sdk) => sdk.answerPrompt(id, value))) throw new AttuneError(failed, 'answer_failed');
+          },
+          dismiss: () => {
+            this.dismiss(id);
+          },
         },
-        dismiss: () => {
-          this.dismiss(id);
-        },
-      };
-      card = renderPrompt(element, view, handlers, options);
+        options,
+      );
     };
     decide();
-    const stop = this.#owner.consent.onChange(decide);
+    // After the consent change has settled (the banner closes first, so focus returns to the page).
+    const stopConsent = this.#owner.consent.onChange(() => {
+      const elsewhere = this.#owner.consent.changedElsewhere;
+      setTimeout(() => decide(elsewhere), 0);
+    });
+    const onVisible = () => decide();
+    document.addEventListener('visibilitychange', onVisible);
     return {
       unmount: () => {
         mounted = false;
-        stop();
+        stopConsent();
+        document.removeEventListener('visibilitychange', onVisible);
         card?.remove();
       },
     };
   }
 
-  /** Like `#call` (errors also go to `onWarning`), but the caller sees the error too: the card shows it and stays open. */
-  #strict<T>(f: (sdk: AttuneSdk) => T): T | null {
-    let failure: unknown;
-    const result = this.#owner.call((sdk) => {
+  /** Like `#call`, errors reported to `onWarning`; false if the call was refused. */
+  #strict(f: (sdk: AttuneSdk) => void): boolean {
+    let failed = false;
+    this.#owner.call((sdk) => {
       try {
-        return f(sdk);
+        f(sdk);
       } catch (e) {
-        failure = e;
+        failed = true;
         throw e;
       }
     });
-    if (failure !== undefined) throw failure;
-    return result;
+    return !failed && this.#owner.ready;
   }
 }

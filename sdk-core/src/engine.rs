@@ -128,6 +128,8 @@ pub struct Engine {
     batch_cap: Option<usize>,
     prompts: Option<ProfilingConfig>,
     profile: ProfileState,
+    /// This page was viewed (counted once the visit may be counted).
+    page_seen: bool,
 }
 
 /// A purpose's status among resolved states; a purpose not among them is denied.
@@ -207,6 +209,7 @@ impl Engine {
             batch_cap: None,
             prompts: None,
             profile: ProfileState::default(),
+            page_seen: false,
         };
         Ok((engine, warnings))
     }
@@ -281,27 +284,37 @@ impl Engine {
     /// even if the purpose is granted anew: a tab that missed the withdrawal (or read a stale copy
     /// of storage) cannot bring back old events or an old pseudonymous id.
     fn sync_egress(&mut self, now: Millis) -> Vec<PurposeState> {
-        let states = resolve(&self.config, &self.log, self.signals, now);
-        let revoked = self.revocations();
-        let revoked_at = |p: &PurposeId| revoked.iter().find(|(q, _)| q == p).map(|(_, at)| *at);
-        let allowed = |p: &PurposeId, at: Millis| {
-            let status = status_in(&states, p);
-            if status == Status::Granted && revoked_at(p).is_some_and(|r| at <= r) {
-                Status::Denied
-            } else {
-                status
-            }
-        };
+        let grants = self.grants(now);
+        let allowed = |p: &PurposeId, at: Millis| grants.allowed(p, at);
         self.egress.apply_consent(allowed);
         self.pseudonyms.retain(|p, since| allowed(p, since) == Status::Granted);
         self.sent.forget_ids(|p, ts| PurposeId::parse(p).is_ok_and(|p| allowed(&p, ts) == Status::Granted));
-        // Answers live only while their purpose is granted (and within their retention).
+        // Answers and prompt history live only while their question's purpose is granted (answers
+        // also only within their retention); the visit only while some question's is.
         self.profile.answers.retain(|a| a.expires > now && allowed(&a.purpose, a.at) == Status::Granted);
-        if !self.counting(&states) {
+        if let Some(config) = &self.prompts {
+            let purpose_of = |id: &str| config.question(id).map(|q| &q.purpose);
+            self.profile
+                .history
+                .retain(|r| purpose_of(&r.question).is_some_and(|p| allowed(p, r.at) == Status::Granted));
+        }
+        if self.counting(&grants.states) {
+            if self.profile.visit.session == 0 {
+                // Counting starts (a grant, or a first visit): this page is the session's first.
+                self.profile.visit.start(now, self.page_seen);
+            }
+        } else {
             self.profile.visit = Default::default();
         }
+        // A tab that missed a withdrawal must not bring back events counted before it.
+        let revoked = |at: Millis| grants.revoked.iter().any(|(_, r)| at <= *r);
+        self.profile.visit.events.retain(|e| !revoked(e.at));
         self.profile.visit.forget_old(now);
-        states
+        grants.states
+    }
+
+    fn grants(&self, now: Millis) -> Grants {
+        Grants { states: resolve(&self.config, &self.log, self.signals, now), revoked: self.revocations() }
     }
 
     /// Each purpose's last withdrawal or denial in the consent record.
@@ -614,6 +627,25 @@ impl Engine {
     /// Google Consent Mode v2 state for the current consent.
     pub fn google_consent_mode(&self, now: Millis) -> BTreeMap<&'static str, GcmValue> {
         google_consent_mode(&resolve(&self.config, &self.log, self.signals, now))
+    }
+}
+
+/// Consent at one moment: each purpose's state, and each purpose's last withdrawal or denial.
+struct Grants {
+    states: Vec<PurposeState>,
+    revoked: Vec<(PurposeId, Millis)>,
+}
+
+impl Grants {
+    /// A purpose's status for data captured at `at`: data from before its last withdrawal or
+    /// denial is never granted again.
+    fn allowed(&self, p: &PurposeId, at: Millis) -> Status {
+        let status = status_in(&self.states, p);
+        if status == Status::Granted && self.revoked.iter().any(|(q, r)| q == p && at <= *r) {
+            Status::Denied
+        } else {
+            status
+        }
     }
 }
 

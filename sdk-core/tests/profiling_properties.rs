@@ -80,7 +80,7 @@ proptest! {
             let granted = |p: &PurposeId| p.as_str() == "personalization" || (p.as_str() == "marketing" && marketing);
             match op {
                 Op::PageView => state.visit.page_view(Millis(now)),
-                Op::Event => state.visit.event(&config, "view", &Map::new(), Millis(now)),
+                Op::Event => state.visit.event(&config, &granted, "view", &Map::new(), Millis(now)),
                 Op::Clock(delta) => now = now.saturating_add_signed(delta),
                 Op::NewSession => {
                     now += 31 * 60_000;

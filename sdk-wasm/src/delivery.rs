@@ -111,15 +111,27 @@ impl Inner {
         self.persist_profile();
     }
 
-    /// Writes the profile, merged with what another tab stored since this one last looked.
-    pub fn persist_profile(&mut self) {
-        if !self.engine.has_prompts() {
-            return;
-        }
+    /// Merges the profile another tab stored since this one last looked; returns what is stored.
+    pub fn refresh_profile(&mut self) -> Option<String> {
         let stored = self.store.get(PROFILE_KEY.name);
         if stored != self.profile_seen {
             self.engine.merge_profile(stored.as_deref(), now());
+            self.profile_seen.clone_from(&stored);
         }
+        stored
+    }
+
+    /// Writes the profile, merged with what another tab stored since this one last looked. A page
+    /// without the prompt config still removes what consent no longer allows.
+    pub fn persist_profile(&mut self) {
+        if !self.engine.has_prompts() {
+            let stored = self.store.get(PROFILE_KEY.name);
+            if let Some(pruned) = stored.and_then(|s| self.engine.prune_stored_profile(&s, now())) {
+                self.write(PROFILE_KEY.name, pruned);
+            }
+            return;
+        }
+        let stored = self.refresh_profile();
         let snapshot = self.engine.profile_snapshot();
         if snapshot != stored {
             self.write(PROFILE_KEY.name, snapshot.clone());

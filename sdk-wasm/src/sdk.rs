@@ -25,7 +25,7 @@ pub struct AttuneSdk {
     inner: Rc<RefCell<Inner>>,
 }
 
-fn to_js<T: Serialize>(value: &T) -> JsValue {
+pub(crate) fn to_js<T: Serialize>(value: &T) -> JsValue {
     let json = serde_json::to_string(value).expect("core views always serialize");
     js_sys::JSON::parse(&json).expect("serde_json output is valid JSON")
 }
@@ -253,6 +253,7 @@ impl AttuneSdk {
     #[wasm_bindgen(js_name = pageView)]
     pub fn page_view(&self) {
         let mut state = self.inner.borrow_mut();
+        state.refresh_profile();
         state.engine.page_view(now());
         state.persist_profile();
     }
@@ -269,6 +270,9 @@ impl AttuneSdk {
             })
             .collect();
         let mut state = self.inner.borrow_mut();
+        // Another tab may have shown, answered or skipped a prompt since this one looked.
+        state.reload_consent_if_changed();
+        state.refresh_profile();
         let next = state.engine.next_prompt_for(path, interests, &languages, now()).map_err(|e| from_core(&e))?;
         Ok(to_js(&next))
     }
@@ -302,6 +306,7 @@ impl AttuneSdk {
         {
             let mut state = self.inner.borrow_mut();
             state.reload_consent_if_changed();
+            state.refresh_profile();
             let warning = call(&mut state.engine, now()).map_err(|e| from_core(&e))?;
             if let Some(w) = warning {
                 let key = format!("{}/{}", w.code, w.message);
@@ -457,61 +462,4 @@ fn install_handlers(inner: &Rc<RefCell<Inner>>) {
     listen(win.clone(), "pagehide", page_exit);
     listen(win.clone(), "online", online);
     listen(win.clone(), "storage", storage);
-}
-
-/// The prompt config and site config, checked: every problem as `(path, message)` (site config
-/// paths start with `site.`).
-fn editor_configs(
-    prompts_json: &str,
-    site_config_json: &str,
-) -> Result<(attune_core::profiling::config::ProfilingConfig, ValidConfig), Vec<(String, String)>> {
-    let site = ValidConfig::from_json(site_config_json)
-        .map_err(|e| e.issues().iter().map(|i| (format!("site.{}", i.path), i.message.clone())).collect::<Vec<_>>())?;
-    let ids: Vec<_> = site.purposes.iter().map(|p| p.id.clone()).collect();
-    let config = attune_core::profiling::config::ProfilingConfig::from_json(prompts_json, &ids)?;
-    Ok((config, site))
-}
-
-#[derive(Serialize)]
-struct EditorOutcome<T> {
-    issues: Vec<attune_core::config::FieldIssue>,
-    result: Option<T>,
-}
-
-fn editor_outcome<T: Serialize>(outcome: Result<T, Vec<(String, String)>>) -> JsValue {
-    match outcome {
-        Ok(result) => to_js(&EditorOutcome { issues: Vec::new(), result: Some(result) }),
-        Err(problems) => {
-            let issues = problems.into_iter().map(|(path, message)| attune_core::config::FieldIssue { path, message });
-            to_js(&EditorOutcome::<T> { issues: issues.collect(), result: None })
-        }
-    }
-}
-
-/// "Simulate a visitor" for the config editor: `{ issues, result }` — every problem in the
-/// prompt config, the site config (`site.…`) or the scenario (`scenario.…`), else the
-/// scheduler's `NextPrompt` for the described visitor at `now` (ms since the epoch).
-#[wasm_bindgen(js_name = simulatePrompts)]
-pub fn simulate_prompts(prompts_json: &str, site_config_json: &str, scenario_json: &str, now: f64) -> JsValue {
-    editor_outcome(editor_configs(prompts_json, site_config_json).and_then(|(config, site)| {
-        let scenario: serde_json::Value =
-            serde_json::from_str(scenario_json).map_err(|e| vec![("scenario".to_owned(), e.to_string())])?;
-        let labels: Vec<_> = site.purposes.iter().map(|p| (p.id.clone(), p.label.clone())).collect();
-        let now = attune_core::Millis(now.max(0.0) as u64);
-        attune_core::profiling::simulate::simulate(&config, &scenario, &labels, now)
-            .map_err(|problems| problems.into_iter().map(|(p, m)| (format!("scenario.{p}"), m)).collect())
-    }))
-}
-
-/// Every question as visitors whose language is `language` will see it (`{ issues, result:
-/// PromptView[] }`), for the config editor's preview.
-#[wasm_bindgen(js_name = previewPrompts)]
-pub fn preview_prompts(prompts_json: &str, site_config_json: &str, language: &str) -> JsValue {
-    editor_outcome(editor_configs(prompts_json, site_config_json).map(|(config, site)| {
-        let label = |p: &attune_core::PurposeId| {
-            site.purposes.iter().find(|x| x.id == *p).map_or_else(|| p.to_string(), |x| x.label.clone())
-        };
-        let languages = [language.to_owned()];
-        config.questions.iter().filter_map(|q| config.view(&q.id, &languages, &label)).collect::<Vec<_>>()
-    }))
 }

@@ -155,3 +155,44 @@ e2eTest(env, 'marketer text with HTML in it is shown literally', async (s) => {
   assert.equal(await s.page.evaluate(() => window.__pwned), undefined);
   assertClean(s);
 });
+
+/** A config whose one question has no trigger, handed to every tab of the session. */
+const NOW_CONFIG = {
+  fatigue: { quietMinutes: 0, perSession: 1 },
+  questions: [
+    {
+      id: 'now',
+      kind: 'yesNo',
+      purpose: 'personalization',
+      retentionDays: 1,
+      text: { en: 'Shall we tailor the shop to you?' },
+      why: { en: 'To test.' },
+      usedFor: { en: 'Nothing.' },
+    },
+  ],
+};
+const tryEverywhere = {
+  initScripts: [{ content: `sessionStorage.setItem('attune-demo:try-prompts', ${JSON.stringify(JSON.stringify(NOW_CONFIG))});` }],
+};
+
+e2eTest(
+  env,
+  'with two tabs open, accepting in one shows the question there only; withdrawing takes it away',
+  async (s) => {
+    await s.goto('/');
+    const other = await s.newPage('/');
+    await acceptAll(s);
+    const card = s.page.locator(CARD);
+    await card.waitFor({ state: 'visible' });
+    await quietPeriod();
+    assert.equal(await other.locator(CARD).count(), 0, 'the other tab does not pop up a second prompt');
+    assert.equal(await cardCount(s), 1);
+
+    await s.page.evaluate(() => window.attune.consent.withdraw(['personalization']));
+    await card.waitFor({ state: 'detached' });
+    const stored = (await s.storage()).local['attune:profile'];
+    assert.equal(stored, undefined, 'withdrawal leaves nothing of the profile behind');
+    assertClean(s);
+  },
+  { sessionOptions: tryEverywhere },
+);

@@ -42,9 +42,10 @@ impl Engine {
             }
             Err(message) => vec![warning("attune:profile".into(), message)],
         };
+        // Dismissals are kept (back-off, "never again"); the rest only as long as fatigue looks.
         self.profile
             .history
-            .retain(|r| r.at.0.saturating_add(PROMPT_HISTORY_MS) > now.0 || r.outcome != Outcome::Shown);
+            .retain(|r| r.outcome == Outcome::Dismissed || r.at.0.saturating_add(PROMPT_HISTORY_MS) > now.0);
         self.sync_egress(now);
         warnings
     }
@@ -78,6 +79,7 @@ impl Engine {
         if self.counting(&states) {
             self.profile.visit.page_view(now);
         }
+        self.page_seen = true;
     }
 
     /// A tracked event, remembered if a trigger waits for it (see [`Visit::event`]).
@@ -88,8 +90,9 @@ impl Engine {
         states: &[PurposeState],
         now: Millis,
     ) {
-        if let (true, Some(config)) = (self.counting(states), &self.prompts) {
-            self.profile.visit.event(config, name, props, now);
+        if let Some(config) = &self.prompts {
+            let granted = |p: &PurposeId| status_in(states, p) == Status::Granted;
+            self.profile.visit.event(config, &granted, name, props, now);
         }
     }
 
@@ -124,7 +127,7 @@ impl Engine {
     }
 
     fn purpose_label(&self, purpose: &PurposeId) -> String {
-        self.config.purposes.iter().find(|p| p.id == *purpose).map_or_else(|| purpose.to_string(), |p| p.label.clone())
+        self.config.purpose(purpose).map_or_else(|| purpose.to_string(), |p| p.label.clone())
     }
 
     /// Question `id` as the visitor sees it, in the best of `languages` the config has.
@@ -189,10 +192,53 @@ impl Engine {
 
     /// The visitor skipped `id` (counts as a dismissal).
     pub fn dismiss_prompt(&mut self, id: &str, now: Millis) -> Result<Option<Warning>, PromptError> {
-        let config = self.prompts.as_ref().ok_or(PromptError::NoConfig)?;
-        config.question(id).ok_or_else(|| PromptError::UnknownQuestion { id: id.into() })?;
+        self.prompt_question(id, now)?;
         self.profile.dismissed(id, self.profile.visit.session, now);
         Ok(self.measure("prompt_dismissed", id, now))
+    }
+
+    /// A page without the prompt config still honours consent in the stored profile: answers of
+    /// purposes no longer granted (or expired) are dropped, and the prompt history and visit
+    /// counts, which name no purpose without the config, are dropped if anything was withdrawn or
+    /// denied since they were recorded. Returns the new document (`None`: remove the key) if it
+    /// changed.
+    pub fn prune_stored_profile(&self, stored: &str, now: Millis) -> Option<Option<String>> {
+        if self.prompts.is_some() {
+            return None;
+        }
+        let mut doc: Value = serde_json::from_str(stored).ok()?;
+        let before = doc.clone();
+        let grants = self.grants(now);
+        let time = |v: &Value, key: &str| v.get(key).and_then(Value::as_u64).map(Millis);
+        if let Some(answers) = doc.get_mut("answers").and_then(Value::as_array_mut) {
+            answers.retain(|a| {
+                let purpose = a.get("purpose").and_then(Value::as_str).and_then(|p| PurposeId::parse(p).ok());
+                match (purpose, time(a, "at"), time(a, "expires")) {
+                    (Some(p), Some(at), Some(expires)) => expires > now && grants.allowed(&p, at) == Status::Granted,
+                    _ => false,
+                }
+            });
+        }
+        let oldest = doc
+            .get("history")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|r| time(r, "at"))
+            .chain(doc.get("visit").and_then(|v| time(v, "sessionStart")))
+            .min();
+        if oldest.is_some_and(|oldest| grants.revoked.iter().any(|(_, r)| *r >= oldest)) {
+            if let Some(map) = doc.as_object_mut() {
+                map.remove("history");
+                map.remove("visit");
+            }
+        }
+        if doc == before {
+            return None;
+        }
+        let empty = |key: &str| doc.get(key).and_then(Value::as_array).is_none_or(Vec::is_empty);
+        let keep = !empty("answers") || !empty("history") || doc.get("visit").is_some();
+        Some(keep.then(|| doc.to_string()))
     }
 
     /// Merges the profile another tab stored (answers, history and counts are unions).

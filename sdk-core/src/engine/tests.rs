@@ -510,3 +510,84 @@ fn another_tabs_profile_is_merged_not_overwritten() {
     let stored = a.profile_snapshot().unwrap();
     assert!(stored.contains("dismissed") && stored.contains("answered"), "{stored}");
 }
+
+const TIMED: &str = r#"{"fatigue": {"quietMinutes": 0, "perSession": 1, "perDay": 5, "perWeek": 5},
+  "questions": [
+    {"id": "now", "kind": "yesNo", "purpose": "personalization", "retentionDays": 30,
+     "text": {"en": "Now?"}, "why": {"en": "w"}, "usedFor": {"en": "u"}},
+    {"id": "later", "kind": "yesNo", "purpose": "personalization", "retentionDays": 30,
+     "text": {"en": "Later?"}, "why": {"en": "w"}, "usedFor": {"en": "u"}, "trigger": {"minSecondsOnSite": 600}},
+    {"id": "ads", "kind": "yesNo", "purpose": "marketing", "retentionDays": 30,
+     "text": {"en": "Ads?"}, "why": {"en": "w"}, "usedFor": {"en": "u"},
+     "trigger": {"event": {"name": "x", "props": {"cat": "tent"}}}}]}"#;
+
+#[test]
+fn a_grant_starts_session_one_on_this_page_and_its_budget_holds_on_the_next() {
+    let mut e = engine();
+    e.set_prompts(TIMED).unwrap();
+    e.page_view(T0);
+    grant(&mut e, &["personalization"], Millis(T0.0 + 1000));
+    let ctx = e.prompt_context("/", Vec::new());
+    assert_eq!((ctx.session, ctx.page_views, ctx.session_start), (1, 1, Millis(T0.0 + 1000)));
+    let d = e.next_prompt(&ctx, Millis(T0.0 + 2000)).unwrap();
+    assert_eq!(d.show.as_deref(), Some("now"));
+    assert!(d.trace.iter().any(|l| l.question == "later" && l.reason.contains("needs 600")), "{:?}", d.trace);
+    e.prompt_shown("now", Millis(T0.0 + 2000)).unwrap();
+    e.page_view(Millis(T0.0 + 60_000));
+    let d = e.next_prompt(&e.prompt_context("/", Vec::new()), Millis(T0.0 + 700_000)).unwrap();
+    assert_eq!(d.show, None, "one prompt per session, also for the session a grant started: {:?}", d.trace);
+}
+
+#[test]
+fn only_events_matching_a_granted_questions_trigger_are_kept_with_only_the_config_values() {
+    let mut e = engine();
+    e.set_prompts(TIMED).unwrap();
+    grant(&mut e, &["personalization"], T0);
+    e.track("x", json!({"cat": "tent"}), "analytics", T0).unwrap();
+    assert!(e.profile_snapshot().unwrap().contains("\"events\":[]"), "marketing's trigger is not counted without marketing");
+    grant(&mut e, &["marketing"], T0);
+    e.track("x", json!({"cat": "some raw value", "other": 1}), "analytics", T0).unwrap();
+    e.track("x", json!({"cat": "tent", "other": 1}), "analytics", T0).unwrap();
+    let stored: serde_json::Value = serde_json::from_str(&e.profile_snapshot().unwrap()).unwrap();
+    assert_eq!(stored["visit"]["events"], json!([{"name": "x", "props": {"cat": "tent"}, "at": T0.0}]), "{stored}");
+}
+
+#[test]
+fn withdrawal_forgets_the_prompt_history_and_a_page_without_prompts_prunes_the_stored_profile() {
+    let mut e = engine();
+    e.set_prompts(TIMED).unwrap();
+    grant(&mut e, &["personalization", "marketing"], T0);
+    e.dismiss_prompt("now", T0).unwrap();
+    e.answer_prompt("ads", &json!(true), T0).unwrap();
+    let stored = e.profile_snapshot().unwrap();
+    let withdraw_at = Millis(T0.0 + 10);
+
+    // Another page of the site has no prompt config: the withdrawal still reaches the stored profile.
+    let (mut other, _) = engine_with(e.consent_snapshot().as_deref(), Signals::default());
+    assert_eq!(other.prune_stored_profile(&stored, T0), None, "nothing to change while all is granted");
+    other.record(&[("personalization".into(), Decision::Withdrawn)], ChoiceSource::Api, withdraw_at).unwrap();
+    let pruned = other.prune_stored_profile(&stored, withdraw_at).unwrap().unwrap();
+    assert!(pruned.contains("\"ads\""), "marketing's answer stays: {pruned}");
+    assert!(!pruned.contains("dismissed") && !pruned.contains("\"visit\""), "history and visit go: {pruned}");
+
+    e.record(&[("personalization".into(), Decision::Withdrawn)], ChoiceSource::Api, withdraw_at).unwrap();
+    let kept = e.profile_snapshot().unwrap();
+    assert!(!kept.contains("\"now\""), "the withdrawn question's history is forgotten: {kept}");
+    e.record(&[("marketing".into(), Decision::Withdrawn)], ChoiceSource::Api, withdraw_at).unwrap();
+    assert_eq!(e.profile_snapshot(), None, "nothing left once no question's purpose is granted");
+}
+
+#[test]
+fn a_prompt_shown_in_another_tab_counts_here() {
+    let mut a = engine();
+    a.set_prompts(TIMED).unwrap();
+    grant(&mut a, &["personalization"], T0);
+    let (mut b, _) = engine_with(a.consent_snapshot().as_deref(), Signals::default());
+    b.set_prompts(TIMED).unwrap();
+    b.load_profile(a.profile_snapshot().as_deref(), T0);
+    a.prompt_shown("now", T0).unwrap();
+    b.merge_profile(a.profile_snapshot().as_deref(), Millis(T0.0 + 1));
+    let d = b.next_prompt(&b.prompt_context("/", Vec::new()), Millis(T0.0 + 1)).unwrap();
+    assert_eq!(d.show, None, "{:?}", d.trace);
+    assert!(d.trace[0].reason.contains("this session"), "{:?}", d.trace);
+}

@@ -343,13 +343,6 @@ impl ProfileState {
         self.answers.push(Answer { question: q.id.clone(), value, purpose: q.purpose.clone(), at: now, expires });
         self.history.push(PromptRecord { question: q.id.clone(), at: now, outcome: Outcome::Answered, session });
     }
-
-    /// Forgets expired answers, answers whose purpose is no longer granted, and history older
-    /// than the longest window any rule looks at.
-    pub fn purge(&mut self, granted: &dyn Fn(&PurposeId) -> bool, now: Millis, keep_history_ms: u64) {
-        self.answers.retain(|a| a.expires > now && granted(&a.purpose));
-        self.history.retain(|r| r.at.0.saturating_add(keep_history_ms) > now.0 || r.outcome == Outcome::Dismissed);
-    }
 }
 
 impl ProfileState {

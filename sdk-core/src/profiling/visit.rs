@@ -2,11 +2,12 @@
 //! the session started, page views in it, and the events some trigger waits for.
 //!
 //! Kept only while a question's purpose is granted (the engine drops it otherwise), and kept
-//! minimal: an event is remembered only if a trigger names it, with only the props a trigger
-//! filters on, for at most [`EVENT_TTL_MS`].
+//! minimal: an event is remembered only if it matches the trigger of a question whose purpose is
+//! granted, with only the props that trigger filters on, for at most [`EVENT_TTL_MS`].
 
 use super::config::ProfilingConfig;
 use super::scheduler::{Context, SeenEvent};
+use crate::purpose::PurposeId;
 use crate::time::Millis;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -42,30 +43,40 @@ impl Visit {
         self.last_seen = self.last_seen.max(now);
     }
 
+    /// Starts counting at `now` (session 1), with this page counted if it was viewed.
+    pub fn start(&mut self, now: Millis, page_seen: bool) {
+        self.touch(now);
+        self.page_views = u32::from(page_seen);
+    }
+
     pub fn page_view(&mut self, now: Millis) {
         self.touch(now);
         self.page_views = self.page_views.saturating_add(1);
     }
 
-    /// Remembers a tracked event if some trigger waits for it, keeping only the props a trigger
-    /// filters on.
-    pub fn event(&mut self, config: &ProfilingConfig, name: &str, props: &Map<String, Value>, now: Millis) {
-        let filters: Vec<&Map<String, Value>> = config
-            .questions
-            .iter()
-            .filter_map(|q| q.trigger.event.as_ref())
-            .filter(|e| e.name == name)
-            .map(|e| &e.props)
-            .collect();
-        if filters.is_empty() {
+    /// Remembers a tracked event if it matches the event trigger of a question whose purpose is
+    /// granted, keeping only the props that trigger filters on (whose values are the config's own).
+    pub fn event(
+        &mut self,
+        config: &ProfilingConfig,
+        granted: &dyn Fn(&PurposeId) -> bool,
+        name: &str,
+        props: &Map<String, Value>,
+        now: Millis,
+    ) {
+        let mut kept = Map::new();
+        let mut matched = false;
+        for q in config.questions.iter().filter(|q| granted(&q.purpose)) {
+            let Some(e) = q.trigger.event.as_ref().filter(|e| e.name == name) else { continue };
+            if e.props.iter().all(|(k, v)| props.get(k) == Some(v)) {
+                matched = true;
+                kept.extend(e.props.iter().map(|(k, v)| (k.clone(), v.clone())));
+            }
+        }
+        if !matched {
             return;
         }
         self.touch(now);
-        let kept: Map<String, Value> = props
-            .iter()
-            .filter(|(k, _)| filters.iter().any(|f| f.contains_key(*k)))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
         self.events.push(SeenEvent { name: name.to_owned(), props: kept, at: now });
         self.forget_old(now);
     }
@@ -108,8 +119,7 @@ impl Visit {
             }
         }
         self.events.sort_by_key(|e| e.at);
-        let excess = self.events.len().saturating_sub(MAX_EVENTS);
-        self.events.drain(..excess);
+        self.forget_old(self.last_seen);
     }
 
     /// Reads the stored form; `None` if it is not a visit.
