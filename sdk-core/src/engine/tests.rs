@@ -544,7 +544,10 @@ fn only_events_matching_a_granted_questions_trigger_are_kept_with_only_the_confi
     e.set_prompts(TIMED).unwrap();
     grant(&mut e, &["personalization"], T0);
     e.track("x", json!({"cat": "tent"}), "analytics", T0).unwrap();
-    assert!(e.profile_snapshot().unwrap().contains("\"events\":[]"), "marketing's trigger is not counted without marketing");
+    assert!(
+        e.profile_snapshot().unwrap().contains("\"events\":[]"),
+        "marketing's trigger is not counted without marketing"
+    );
     grant(&mut e, &["marketing"], T0);
     e.track("x", json!({"cat": "some raw value", "other": 1}), "analytics", T0).unwrap();
     e.track("x", json!({"cat": "tent", "other": 1}), "analytics", T0).unwrap();
