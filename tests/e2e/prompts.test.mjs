@@ -142,8 +142,14 @@ e2eTest(env, 'marketer text with HTML in it is shown literally', async (s) => {
       },
     ],
   };
-  await s.page.evaluate((c) => sessionStorage.setItem('attune-demo:try-prompts', JSON.stringify(c)), config);
-  await s.goto('/');
+  // The marketer writes it in the editor and presses "Try it in the shop".
+  await s.page.goto('/prompt-editor.html');
+  await s.page.waitForFunction(() => document.documentElement.dataset.editorReady === 'true');
+  await s.page.locator('#prompt-config').fill(JSON.stringify(config, null, 2));
+  await s.page.locator('#config-issues', { hasText: 'No problems: 1 question' }).waitFor();
+  await s.page.locator('#try-config').click();
+  await s.page.waitForURL((url) => url.pathname === '/');
+  await s.waitReady();
   const card = s.page.locator(CARD);
   await card.waitFor({ state: 'visible' });
   await s.page.locator(`${CARD} [data-attune-action="why"]`).click();

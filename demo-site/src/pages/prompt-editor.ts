@@ -14,7 +14,7 @@ import {
   type PromptView,
 } from '@attune/sdk';
 import shopPrompts from '../attune-prompts.json';
-import { siteConfig } from '../attune';
+import { siteConfig, TRY_PROMPTS_KEY } from '../attune';
 import { byId, clear, h } from '../dom';
 
 const DEBOUNCE_MS = 250;
@@ -524,6 +524,7 @@ function loadText(text: string): void {
 
 editor.addEventListener('input', debounce(() => void checkConfig(), DEBOUNCE_MS));
 byId('reset-config').addEventListener('click', () => {
+  sessionStorage.removeItem(TRY_PROMPTS_KEY); // the shop goes back to its own config too
   loadText(SHOP_CONFIG_TEXT);
   logPreview("reset the editor to the shop's config");
 });
@@ -536,10 +537,20 @@ byId('download-config').addEventListener('click', () => {
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 1000);
 });
+// Hands the last valid config to the shop, in this tab only (sessionStorage), and opens the shop.
+byId('try-config').addEventListener('click', () => {
+  if (!validConfig) {
+    logPreview('fix the problems first: there is no valid config to try');
+    return;
+  }
+  sessionStorage.setItem(TRY_PROMPTS_KEY, validConfig.text);
+  location.assign('/');
+});
 languageSelect.addEventListener('change', () => void renderPreview());
 
 setupSimulateForm();
-editor.value = SHOP_CONFIG_TEXT;
+// A config tried in the shop earlier in this tab comes back for more editing.
+editor.value = sessionStorage.getItem(TRY_PROMPTS_KEY) ?? SHOP_CONFIG_TEXT;
 void checkConfig().finally(() => {
   // For the end-to-end tests: the first check, preview and simulation are done.
   document.documentElement.dataset.editorReady = 'true';
