@@ -7,6 +7,7 @@
 import type { Attune } from './attune.js';
 import type { PurposeState } from './generated/index.js';
 import { bannerCss } from './styles.js';
+import { el, styleSheet } from './dom.js';
 
 export const BANNER_TAG = 'attune-consent-banner';
 
@@ -14,26 +15,6 @@ interface BannerElement extends HTMLElement {
   open(attune: Attune, reopened: boolean): void;
 }
 
-let sheet: CSSStyleSheet | undefined;
-
-function styleSheet(): CSSStyleSheet {
-  if (!sheet) {
-    sheet = new CSSStyleSheet();
-    sheet.replaceSync(bannerCss);
-  }
-  return sheet;
-}
-
-function el<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  attrs: Record<string, string> = {},
-  text?: string,
-): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, value);
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 const SIGNAL_NOTE: Partial<Record<PurposeState['source'], string>> = {
   gpc: 'Off because your browser sends a Global Privacy Control signal. Tick it only if you want it anyway.',
@@ -52,7 +33,7 @@ function defineBanner(): void {
     constructor() {
       super();
       this.#shadow = this.attachShadow({ mode: 'open' });
-      this.#shadow.adoptedStyleSheets = [styleSheet()];
+      this.#shadow.adoptedStyleSheets = [styleSheet(bannerCss)];
       this.#shadow.addEventListener('keydown', (event) => {
         if ((event as KeyboardEvent).key === 'Escape' && this.dataset.reopened === 'true') this.#close();
       });

@@ -14,6 +14,7 @@
 import { AttuneError } from './errors.js';
 import type { PromptView } from './generated/index.js';
 import { promptCss } from './prompt-styles.js';
+import { el, styleSheet } from './dom.js';
 
 export const PROMPT_TAG = 'attune-prompt';
 
@@ -70,26 +71,6 @@ const KINDS: readonly PromptView['kind'][] = ['single', 'multiple', 'scale', 'ye
 const MAX_SCALE_RADIOS = 11;
 const QUESTION_ID = 'attune-prompt-question';
 
-let sheet: CSSStyleSheet | undefined;
-
-function styleSheet(): CSSStyleSheet {
-  if (!sheet) {
-    sheet = new CSSStyleSheet();
-    sheet.replaceSync(promptCss);
-  }
-  return sheet;
-}
-
-function el<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  attrs: Record<string, string> = {},
-  text?: string,
-): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, value);
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 const fill = (template: string, n: number) => template.split('{n}').join(String(n));
 
@@ -237,7 +218,7 @@ function definePrompt(): void {
     constructor() {
       super();
       this.#shadow = this.attachShadow({ mode: 'open' });
-      this.#shadow.adoptedStyleSheets = [styleSheet()];
+      this.#shadow.adoptedStyleSheets = [styleSheet(promptCss)];
       this.#shadow.addEventListener('keydown', (event) => {
         const key = event as KeyboardEvent;
         if (key.key === 'Escape' && !key.isComposing && !key.defaultPrevented) {
