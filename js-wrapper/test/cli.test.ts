@@ -22,7 +22,7 @@ describe('attune validate', () => {
       expect.stringMatching(/^broken-prompts\.json: questions\[0\]\.colour: unknown field `colour`, expected one of `id`, /),
       'broken-prompts.json: questions[0].text: missing the default language "en"',
       'broken-prompts.json: questions[0].purpose: expected a declared purpose (necessary, analytics, personalization, marketing), found "ads"',
-      'broken-prompts.json: questions[0].retentionDays: expected a whole number from 0 to 3650, found a string',
+      'broken-prompts.json: questions[0].retentionDays: expected a whole number of days from 1 to 3650, found a string',
       'broken-prompts.json: questions[0].kind: expected "single", "multiple", "scale", "yesNo" or "text", found "dropdown"',
       'broken-prompts.json: questions[1].options[1].tags: expected an array of strings, found a number',
       'broken-prompts.json: questions[1].start: expected a date "YYYY-MM-DD", found "2026-02-30"',

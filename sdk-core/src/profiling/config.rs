@@ -459,16 +459,25 @@ impl Reader {
                 None
             }
         });
-        let retention_days = self.count(map, path, RETENTION_DAYS);
         let at = format!("{path}.{}", RETENTION_DAYS.key);
-        match map.get(RETENTION_DAYS.key).map(Value::as_u64) {
-            None => self.problem(at, "missing"),
-            Some(Some(n)) if n < u64::from(MIN_RETENTION_DAYS) => {
-                let (min, max) = (MIN_RETENTION_DAYS, RETENTION_DAYS.max);
-                self.problem(at, format!("expected {min} to {max} days, found {n}"));
+        let (min, max) = (MIN_RETENTION_DAYS, RETENTION_DAYS.max);
+        let retention_days = match map.get(RETENTION_DAYS.key) {
+            None => {
+                self.problem(at, "missing");
+                0
             }
-            Some(_) => {}
-        }
+            Some(v) => match v.as_u64().filter(|n| (u64::from(min)..=u64::from(max)).contains(n)) {
+                Some(n) => n as u32,
+                None => {
+                    let shown = match v {
+                        Value::Number(n) => n.to_string(),
+                        _ => found(v).to_owned(),
+                    };
+                    self.problem(at, format!("expected a whole number of days from {min} to {max}, found {shown}"));
+                    0
+                }
+            },
+        };
         let priority = match map.get("priority") {
             None => 0,
             Some(v) => match v.as_i64().filter(|p| PRIORITY.contains(p)) {

@@ -60,7 +60,7 @@ fn every_config_error_is_reported_at_once_with_path_expected_and_found() {
         "questions[1].purpose: expected a declared purpose",
         "questions[2].kind: expected \"single\", \"multiple\", \"scale\", \"yesNo\" or \"text\", found \"dropdown\"",
         "questions[3].text: missing the default language \"en\"",
-        "questions[3].retentionDays: expected a whole number from 0 to 3650, found a string",
+        "questions[3].retentionDays: expected a whole number of days from 1 to 3650, found a string",
     ];
     for e in expected {
         assert!(errs.iter().any(|x| x.starts_with(e)), "missing {e:?} in {errs:#?}");
