@@ -121,14 +121,9 @@ impl Inner {
         stored
     }
 
-    /// Writes the profile, merged with what another tab stored since this one last looked. A page
-    /// without the prompt config still removes what consent no longer allows.
+    /// Writes the profile, merged with what another tab stored since this one last looked.
     pub fn persist_profile(&mut self) {
         if !self.engine.has_prompts() {
-            let stored = self.store.get(PROFILE_KEY.name);
-            if let Some(pruned) = stored.and_then(|s| self.engine.prune_stored_profile(&s, now())) {
-                self.write(PROFILE_KEY.name, pruned);
-            }
             return;
         }
         let stored = self.refresh_profile();
@@ -152,6 +147,18 @@ impl Inner {
         self.warn_all(&warnings);
     }
 
+    /// After a consent change on a page without the prompt config: removes from the stored profile
+    /// what consent no longer allows (with the config, the engine does it and it is persisted).
+    pub fn prune_profile(&mut self) {
+        if self.engine.has_prompts() {
+            return;
+        }
+        let stored = self.store.get(PROFILE_KEY.name);
+        if let Some(pruned) = stored.and_then(|s| self.engine.prune_stored_profile(&s, now())) {
+            self.write(PROFILE_KEY.name, pruned);
+        }
+    }
+
     /// Picks up a consent change made in another tab. Returns whether consent changed.
     pub fn reload_consent_if_changed(&mut self) -> bool {
         let stored = self.store.get(CONSENT_KEY.name);
@@ -163,6 +170,7 @@ impl Inner {
         self.warn_all(&warnings);
         if changed {
             self.abort_if_revoked();
+            self.prune_profile();
             if let Some(callback) = &self.on_consent_change {
                 // In a microtask: the callback reads the SDK, which is busy until this call ends.
                 soon(callback);

@@ -180,6 +180,7 @@ impl AttuneSdk {
             let changed = change(&mut inner.engine, now(), source).map_err(|e| from_core(&e))?;
             if changed {
                 inner.persist_consent();
+                inner.prune_profile();
                 // A withdrawal stops a request on its way now; the stored queue and ids are
                 // purged by the cycle below, under the flush lock (an unlocked write could
                 // overwrite another tab's and bring back events it already delivered).

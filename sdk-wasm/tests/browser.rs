@@ -300,3 +300,29 @@ async fn withdrawal_wipes_the_stored_pseudonymous_id() {
     sdk.destroy();
     restore();
 }
+
+const PROMPTS: &str = r#"{"questions": [{"id": "gift", "kind": "yesNo", "purpose": "personalization",
+  "retentionDays": 30, "text": {"en": "Gift?"}, "why": {"en": "w"}, "usedFor": {"en": "u"}}]}"#;
+
+#[wasm_bindgen_test]
+async fn the_profile_is_stored_and_a_page_without_prompts_removes_it_on_withdrawal() {
+    restore();
+    let (hook, codes) = recorder();
+    let with_prompts = sdk("local", &hook);
+    with_prompts.set_prompts(PROMPTS).unwrap();
+    assert_eq!(stored("attune:profile"), None, "nothing is stored before personalization is granted");
+    with_prompts.grant(vec!["personalization".into()], "api").unwrap();
+    with_prompts.answer_prompt("gift", JsValue::TRUE).unwrap();
+    let profile = stored("attune:profile").expect("the answer is written at once");
+    assert!(profile.contains(r#""question":"gift""#), "{profile}");
+    with_prompts.destroy();
+
+    // Another page of the site loads no prompt config; the visitor withdraws there.
+    let without = sdk("local", &hook);
+    without.withdraw(vec!["personalization".into()], "api").unwrap();
+    assert_eq!(stored("attune:profile"), None, "the withdrawn purpose's answer and history are gone");
+    settle().await;
+    without.destroy();
+    assert_eq!(*codes.borrow(), ["undeclared_event"], "the site does not declare prompt_answered: said once");
+    restore();
+}
