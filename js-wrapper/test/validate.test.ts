@@ -89,3 +89,11 @@ describe('validatePrompts', () => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 });
+
+describe('BUILT_IN_PURPOSES', () => {
+  it('is exactly the core’s built-in purposes (what every site declares)', async () => {
+    const { Attune, BUILT_IN_PURPOSES } = await import('../src/index.js');
+    const attune = await Attune.init({ siteId: 'shop', endpoint: '/v1/batch', wasm, storage: 'memory', config: {} });
+    expect(attune.consent.get().purposes.map((p) => p.id)).toEqual([...BUILT_IN_PURPOSES]);
+  });
+});
