@@ -11,7 +11,7 @@ wasm-bindgen --target web --out-dir js-wrapper/wasm --out-name attune_wasm \
   "${CARGO_TARGET_DIR:-target}"/wasm32-unknown-unknown/wasm-release/attune_wasm.wasm
 # binaryen from npm (v132): Debian's v108 breaks wasm-bindgen's externref table.
 (cd js-wrapper && npx --no-install wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
-  --enable-sign-ext --enable-reference-types --enable-multivalue --enable-mutable-globals \
+  --enable-sign-ext --enable-simd --enable-reference-types --enable-multivalue --enable-mutable-globals \
   wasm/attune_wasm_bg.wasm -o wasm/attune_wasm_bg.wasm)
 
 (cd js-wrapper && rm -rf dist && npx --no-install tsc -p tsconfig.build.json)

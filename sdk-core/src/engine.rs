@@ -22,7 +22,8 @@ use crate::manifest::EgressManifest;
 use crate::profiling::config::ProfilingConfig;
 use crate::profiling::scheduler::ProfileState;
 use crate::pseudonym::PseudonymousIds;
-use crate::purpose::PurposeId;
+use crate::purpose::{PurposeId, PERSONALIZATION};
+use crate::recommend::{Recommender, Signals as RecSignals};
 use crate::snapshot::{
     decode_consent, decode_egress_log, decode_ids, decode_queue, encode_consent, encode_egress_log, encode_ids,
     encode_queue,
@@ -128,6 +129,9 @@ pub struct Engine {
     batch_cap: Option<usize>,
     prompts: Option<ProfilingConfig>,
     profile: ProfileState,
+    /// The recommender (an empty catalogue until the site loads one) and the visitor's signals.
+    recs: Recommender,
+    rec_signals: RecSignals,
     /// This page was viewed (counted once the visit may be counted).
     page_seen: bool,
 }
@@ -209,6 +213,8 @@ impl Engine {
             batch_cap: None,
             prompts: None,
             profile: ProfileState::default(),
+            recs: Recommender::default(),
+            rec_signals: RecSignals::default(),
             page_seen: false,
         };
         Ok((engine, warnings))
@@ -310,6 +316,13 @@ impl Engine {
         let revoked = |at: Millis| grants.revoked.iter().any(|(_, r)| at <= *r);
         self.profile.visit.events.retain(|e| !revoked(e.at));
         self.profile.visit.forget_old(now);
+        // Recommendation signals live only while personalization is granted.
+        let personalization = PurposeId::parse(PERSONALIZATION).expect("built-in purpose");
+        if status_in(&grants.states, &personalization) == Status::Granted {
+            self.rec_signals.history.retain(|s| allowed(&personalization, s.at) == Status::Granted);
+        } else {
+            self.rec_signals = RecSignals::default();
+        }
         grants.states
     }
 
@@ -462,6 +475,7 @@ impl Engine {
         let sanitized = sanitize(spec, &props);
         let states = self.sync_egress(now);
         self.note_event(&name, &props, &states, now);
+        self.note_signal(&name, &props, &states, now);
         let status = status_in(&states, &purpose);
         let id = self.ids.next_hex128();
         let event = Event { id: id.clone(), name, purpose, ts: now, props: sanitized.props, pid: None };
@@ -650,5 +664,6 @@ impl Grants {
 }
 
 mod prompts;
+mod recommend;
 #[cfg(test)]
 mod tests;

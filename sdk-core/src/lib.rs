@@ -27,6 +27,7 @@ pub mod manifest;
 pub mod profiling;
 pub mod pseudonym;
 pub mod purpose;
+pub mod recommend;
 pub mod snapshot;
 pub mod time;
 

@@ -44,8 +44,11 @@ pub const EGRESS_LOG_KEY: StoredKey = StoredKey { name: "attune:egress-log", pur
 /// need; written only while a question's purpose is granted (see `profiling::visit`).
 pub const PROFILE_KEY: StoredKey = StoredKey { name: "attune:profile", purpose: PER_ENTRY };
 
+/// The visitor's recommendation signals and muted tags; only while personalization is granted.
+pub const RECS_KEY: StoredKey = StoredKey { name: "attune:recs", purpose: crate::purpose::PERSONALIZATION };
+
 /// Every key the SDK writes. Nothing else is ever stored.
-pub const STORED_KEYS: &[StoredKey] = &[CONSENT_KEY, QUEUE_KEY, IDS_KEY, EGRESS_LOG_KEY, PROFILE_KEY];
+pub const STORED_KEYS: &[StoredKey] = &[CONSENT_KEY, QUEUE_KEY, IDS_KEY, EGRESS_LOG_KEY, PROFILE_KEY, RECS_KEY];
 
 /// Schema of what this SDK writes.
 pub const SCHEMA_VERSION: u32 = 1;

@@ -13,7 +13,7 @@ use crate::transport::{beacon, post, InFlight};
 use attune_core::egress::{MAX_BATCH_BYTES, MAX_BEACON_BYTES};
 use attune_core::egress_log::SendOutcome;
 use attune_core::engine::{Engine, NextSend, SendResult};
-use attune_core::snapshot::{CONSENT_KEY, EGRESS_LOG_KEY, IDS_KEY, PROFILE_KEY, QUEUE_KEY};
+use attune_core::snapshot::{CONSENT_KEY, EGRESS_LOG_KEY, IDS_KEY, PROFILE_KEY, QUEUE_KEY, RECS_KEY};
 use attune_core::Warning;
 use std::cell::RefCell;
 use std::collections::HashSet;
@@ -50,6 +50,8 @@ pub struct Inner {
     pub consent_seen: Option<String>,
     /// The profile document last read or written, likewise.
     pub profile_seen: Option<String>,
+    /// The recommendation signals last read or written, likewise.
+    pub recs_seen: Option<String>,
     /// Stripped properties already reported, so each is reported once per page.
     pub reported: HashSet<String>,
     pub listeners: Vec<Listener>,
@@ -109,6 +111,29 @@ impl Inner {
         let log = self.engine.egress_log_snapshot();
         self.write(EGRESS_LOG_KEY.name, log);
         self.persist_profile();
+        self.persist_recs();
+    }
+
+    /// Merges the signals another tab stored since this one last looked.
+    pub fn refresh_recs(&mut self) -> Option<String> {
+        let stored = self.store.get(RECS_KEY.name);
+        if stored != self.recs_seen {
+            let warnings = self.engine.load_rec_signals(stored.as_deref(), now());
+            self.warn_all(&warnings);
+            self.recs_seen.clone_from(&stored);
+        }
+        stored
+    }
+
+    /// Writes the signals (merged with another tab's); removes the key once there are none,
+    /// e.g. after personalization was withdrawn.
+    pub fn persist_recs(&mut self) {
+        let stored = self.refresh_recs();
+        let snapshot = self.engine.rec_signals_snapshot();
+        if snapshot != stored {
+            self.write(RECS_KEY.name, snapshot.clone());
+        }
+        self.recs_seen = snapshot;
     }
 
     /// Merges the profile another tab stored since this one last looked; returns what is stored.
@@ -171,6 +196,7 @@ impl Inner {
         if changed {
             self.abort_if_revoked();
             self.prune_profile();
+            self.persist_recs();
             if let Some(callback) = &self.on_consent_change {
                 // In a microtask: the callback reads the SDK, which is busy until this call ends.
                 soon(callback);

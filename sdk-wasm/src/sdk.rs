@@ -22,7 +22,7 @@ use wasm_bindgen::JsCast;
 /// The browser half of Attune. Created by `Attune.init`; not meant to be used directly.
 #[wasm_bindgen]
 pub struct AttuneSdk {
-    inner: Rc<RefCell<Inner>>,
+    pub(crate) inner: Rc<RefCell<Inner>>,
 }
 
 pub(crate) fn to_js<T: Serialize>(value: &T) -> JsValue {
@@ -106,12 +106,15 @@ impl AttuneSdk {
             next_delay: None,
             consent_seen: stored,
             profile_seen: None,
+            recs_seen: None,
             reported: HashSet::new(),
             listeners: Vec::new(),
             tick: None,
         }));
         // Events an earlier page (or a tab that died) left behind join this page's queue.
         inner.borrow_mut().load_shared();
+        // Signals stored while personalization was granted; removed now if it no longer is.
+        inner.borrow_mut().persist_recs();
         install_handlers(&inner);
         schedule(&inner);
         Ok(AttuneSdk { inner })
@@ -181,6 +184,7 @@ impl AttuneSdk {
             if changed {
                 inner.persist_consent();
                 inner.prune_profile();
+                inner.persist_recs();
                 // A withdrawal stops a request on its way now; the stored queue and ids are
                 // purged by the cycle below, under the flush lock (an unlocked write could
                 // overwrite another tab's and bring back events it already delivered).
@@ -210,6 +214,10 @@ impl AttuneSdk {
         let result = {
             let mut state = self.inner.borrow_mut();
             let result = state.engine.track(name, props, purpose, now()).map_err(|e| from_core(&e))?;
+            if !state.engine.rec_config().events.is_empty() {
+                // The event may have been a recommendation signal.
+                state.persist_recs();
+            }
             for prop in &result.stripped {
                 let key = format!("{purpose}/{name}/{prop}");
                 if state.reported.insert(key) {

@@ -219,7 +219,7 @@ struct Reader {
     problems: Vec<(String, String)>,
 }
 
-fn found(v: &Value) -> &'static str {
+pub(crate) fn found(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
