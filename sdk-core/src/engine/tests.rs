@@ -594,3 +594,81 @@ fn a_prompt_shown_in_another_tab_counts_here() {
     assert_eq!(d.show, None, "{:?}", d.trace);
     assert!(d.trace[0].reason.contains("this session"), "{:?}", d.trace);
 }
+
+const CATALOG: &str = r#"{"format": 1, "items": [
+    {"id": "boots", "title": "Boots", "url": "/boots", "tags": ["hiking"], "popularity": 5},
+    {"id": "socks", "title": "Socks", "url": "/socks", "tags": ["hiking"], "popularity": 1},
+    {"id": "pan", "title": "Pan", "url": "/pan", "tags": ["cooking"], "popularity": 50}
+]}"#;
+
+fn recommending(e: &mut Engine) {
+    e.set_catalog(CATALOG.as_bytes()).unwrap();
+    e.set_neighbours(r#"{"format": 1, "items": {"boots": [["socks", 1]]}}"#).unwrap();
+    e.set_rec_config(r#"{"diversity": 0, "events": {"x": {"signal": "view", "item": "productId"}}}"#).unwrap();
+}
+
+fn top(e: &mut Engine, now: Millis) -> Vec<String> {
+    let req = crate::recommend::RankRequest { k: 2, ..Default::default() };
+    e.recommend(&req, now).unwrap().into_iter().map(|r| r.id).collect()
+}
+
+#[test]
+fn signals_are_recorded_and_used_only_with_personalization() {
+    let mut e = engine();
+    recommending(&mut e);
+    assert_eq!(e.record_signal("boots", "view", None, T0), Ok(false));
+    e.track("x", json!({"productId": "boots"}), "analytics", T0).unwrap();
+    assert!(e.rec_signals_snapshot().is_none(), "nothing stored before personalization");
+    assert_eq!(top(&mut e, T0), ["pan", "boots"], "popularity only");
+
+    grant(&mut e, &["personalization"], T0);
+    e.track("x", json!({"productId": "boots"}), "analytics", Millis(T0.0 + 1)).unwrap();
+    assert!(e.rec_signals_snapshot().unwrap().contains("boots"));
+    assert_eq!(top(&mut e, Millis(T0.0 + 2)), ["socks", "pan"]);
+
+    // Withdrawal wipes the signals; the rail is popularity-only again.
+    let withdraw = [("personalization".to_owned(), Decision::Withdrawn)];
+    e.record(&withdraw, ChoiceSource::Api, Millis(T0.0 + 3)).unwrap();
+    assert!(e.rec_signals_snapshot().is_none());
+    assert_eq!(top(&mut e, Millis(T0.0 + 4)), ["pan", "boots"]);
+    // Signals stored before the withdrawal never count again, even if granted anew.
+    let stale = r#"{"v": 1, "history": [{"item": "boots", "kind": "view", "at": 1750000000001}]}"#;
+    grant(&mut e, &["personalization"], Millis(T0.0 + 5));
+    e.load_rec_signals(Some(stale), Millis(T0.0 + 6));
+    assert!(e.rec_signals().history.is_empty());
+}
+
+#[test]
+fn stated_answers_become_tag_preferences() {
+    let mut e = engine();
+    recommending(&mut e);
+    e.set_prompts(
+        r#"{"defaultLanguage": "en", "questions": [{"id": "into", "kind": "single", "text": {"en": "Into?"},
+            "options": [{"id": "outdoors", "label": {"en": "Outdoors"}, "tags": ["hiking"]},
+                        {"id": "food", "label": {"en": "Food"}, "tags": ["cooking"]}],
+            "purpose": "personalization", "why": {"en": "To suggest."}, "usedFor": {"en": "Suggestions."},
+            "retentionDays": 30}]}"#,
+    )
+    .unwrap();
+    grant(&mut e, &["personalization"], T0);
+    e.answer_prompt("into", &json!("outdoors"), T0).unwrap();
+    assert_eq!(e.stated_preferences(), [("hiking".to_owned(), 1.0)]);
+    let req = crate::recommend::RankRequest { k: 1, ..Default::default() };
+    let out = e.recommend(&req, T0).unwrap();
+    assert_eq!(out[0].id, "boots");
+    assert_eq!(out[0].because[0].kind, crate::recommend::ReasonKind::Stated);
+}
+
+#[test]
+fn a_bad_catalogue_keeps_the_loaded_one_and_a_sidecar_needs_a_catalogue() {
+    let mut e = engine();
+    assert_eq!(e.set_neighbours("{}"), Err(crate::recommend::RecError::NoCatalog));
+    assert_eq!(e.recommend(&Default::default(), T0), Err(crate::recommend::RecError::NoCatalog));
+    recommending(&mut e);
+    assert!(e.set_catalog(b"{\"format\": 9, \"items\": []}").is_err());
+    assert_eq!(top(&mut e, T0).len(), 2, "the earlier catalogue is still there");
+    let summary =
+        e.set_catalog(br#"{"format": 1, "items": [{"id": "a", "title": "A", "url": "/"}, {"id": "a"}]}"#).unwrap();
+    assert_eq!((summary.kept, summary.skipped), (1, 1));
+    assert_eq!(summary.warnings[0].field.as_deref(), Some("items[1].title"));
+}

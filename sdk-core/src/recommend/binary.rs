@@ -132,6 +132,7 @@ impl Catalog {
                 price,
                 popularity,
                 embedding,
+                index: k,
             });
         }
         if c.at != bytes.len() {

@@ -71,6 +71,8 @@ pub struct ItemInput {
     pub price: Option<f32>,
     pub popularity: Option<f32>,
     pub embedding: Option<EmbeddingInput>,
+    /// The item's index in the input, for problem reports.
+    pub index: usize,
 }
 
 /// An item's embedding as given: floats, or `i8` (whose scale does not matter: every
@@ -184,7 +186,8 @@ impl Catalog {
         c.tag_off.push(0);
         let mut max_pop = 0f32;
         let mut raw_pop = Vec::with_capacity(items.len());
-        for (n, item) in items.into_iter().enumerate() {
+        for item in items {
+            let n = item.index;
             let at = |field: &str| format!("items[{n}].{field}");
             if c.index.contains_key(&item.id) {
                 issues.push(at("id"), format!("duplicate id {:?}: the first item with it is kept", item.id));
@@ -364,8 +367,10 @@ pub(crate) fn quantize(v: &[f32]) -> Option<(Vec<i8>, f32)> {
     }
     let max = v.iter().fold(0f64, |m, x| m.max((f64::from(*x) / norm).abs()));
     let scale = max / 127.0;
-    let q = v.iter().map(|x| (f64::from(*x) / norm / scale).round().clamp(-127.0, 127.0) as i8).collect();
-    Some((q, scale as f32))
+    let q: Vec<i8> = v.iter().map(|x| (f64::from(*x) / norm / scale).round().clamp(-127.0, 127.0) as i8).collect();
+    // The scale that makes the quantised vector itself unit length (as the binary form has it).
+    let scale = unit_scale(&q)?;
+    Some((q, scale))
 }
 
 fn read_item(v: &Value, n: usize, unknown_seen: &mut Vec<String>, issues: &mut Issues) -> Option<ItemInput> {
@@ -467,6 +472,7 @@ fn read_item(v: &Value, n: usize, unknown_seen: &mut Vec<String>, issues: &mut I
         price,
         popularity,
         embedding,
+        index: n,
     })
 }
 

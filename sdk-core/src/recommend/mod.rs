@@ -247,3 +247,6 @@ impl RankRequest {
         })
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -188,23 +188,24 @@ impl Recommender {
     ) -> Plan {
         let c = &self.catalog;
         let config = &self.config;
-        // Per item: summed weight, newest time, strongest signal.
-        let mut by_item: HashMap<u32, (f32, Millis, SignalKind, f32)> = HashMap::new();
-        for s in &signals.history {
+        // Per item: summed weight, newest time (then newest place in the history: signals at the
+        // same millisecond count in the order they were recorded), strongest signal.
+        let mut by_item: HashMap<u32, (f32, (Millis, usize), SignalKind, f32)> = HashMap::new();
+        for (place, s) in signals.history.iter().enumerate() {
             let Some(i) = c.position(&s.item) else { continue };
             let rule = config.signal(s.kind);
             let age_days = now.since(s.at) as f32 / Millis::DAY as f32;
             let fade = 0.5f32.powf(age_days / rule.half_life_days);
             let w = rule.weight * s.ratio.unwrap_or(1.0) * fade;
-            let e = by_item.entry(i).or_insert((0.0, s.at, s.kind, 0.0));
+            let e = by_item.entry(i).or_insert((0.0, (s.at, place), s.kind, 0.0));
             e.0 += w;
-            e.1 = e.1.max(s.at);
+            e.1 = e.1.max((s.at, place));
             if w.abs() > e.3.abs() {
                 e.2 = s.kind;
                 e.3 = w;
             }
         }
-        let mut history: Vec<(u32, f32, Millis, SignalKind)> = by_item
+        let mut history: Vec<(u32, f32, (Millis, usize), SignalKind)> = by_item
             .into_iter()
             .filter(|(_, e)| e.0.is_finite() && e.0 != 0.0)
             .map(|(i, e)| (i, e.0, e.1, e.2))

@@ -114,8 +114,18 @@ impl Signals {
         self.history.retain(|s| {
             s.at.0 >= horizon && s.at > reset_at && !forgotten.iter().any(|(item, at)| *item == s.item && s.at <= *at)
         });
-        self.history.sort_unstable_by(|a, b| a.at.cmp(&b.at).then(a.item.cmp(&b.item)).then(a.kind.cmp(&b.kind)));
-        self.history.dedup_by(|a, b| a.at == b.at && a.item == b.item && a.kind == b.kind);
+        // Oldest first; signals at the same millisecond keep the order they were recorded in.
+        self.history.sort_by_key(|s| s.at);
+        let mut k = 0;
+        while k < self.history.len() {
+            let s = &self.history[k];
+            let same_at = self.history[..k].iter().rev().take_while(|e| e.at == s.at);
+            if same_at.into_iter().any(|e| e.item == s.item && e.kind == s.kind) {
+                self.history.remove(k);
+            } else {
+                k += 1;
+            }
+        }
         let excess = self.history.len().saturating_sub(config.max_history);
         self.history.drain(..excess);
         self.forgotten.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
