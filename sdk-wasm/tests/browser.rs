@@ -326,3 +326,80 @@ async fn the_profile_is_stored_and_a_page_without_prompts_removes_it_on_withdraw
     assert_eq!(*codes.borrow(), ["undeclared_event"], "the site does not declare prompt_answered: said once");
     restore();
 }
+
+const CATALOG: &str = r#"{"format": 1, "dim": 20, "items": [
+  {"id": "boots", "title": "Boots", "url": "/boots", "tags": ["hiking"], "popularity": 5,
+   "embedding": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20]},
+  {"id": "socks", "title": "Socks", "url": "/socks", "tags": ["hiking"], "popularity": 1,
+   "embedding": [2, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 21]},
+  {"id": "pan", "title": "Pan", "url": "/pan", "tags": ["cooking"], "popularity": 50,
+   "embedding": [-20, 19, -18, 17, -16, 15, -14, 13, -12, 11, -10, 9, -8, 7, -6, 5, -4, 3, -2, 1]}
+]}"#;
+
+fn ranked(sdk: &AttuneSdk) -> Vec<(String, String)> {
+    let out: js_sys::Array = sdk.recommend(r#"{"k": 2}"#).unwrap().unchecked_into();
+    out.iter()
+        .map(|r| {
+            let first: js_sys::Array = prop(&r, "because").unchecked_into();
+            (prop(&r, "id").as_string().unwrap(), prop(&first.get(0), "kind").as_string().unwrap())
+        })
+        .collect()
+}
+
+#[wasm_bindgen_test]
+fn the_simd_dot_product_matches_the_definition() {
+    // This build has SIMD128 (see .cargo/config.toml); the native tests cover the plain one.
+    assert!(cfg!(target_feature = "simd128"));
+    for n in [0usize, 1, 15, 16, 17, 64, 100] {
+        let a: Vec<i8> = (0..n).map(|k| (k as i32 * 37 % 255 - 127) as i8).collect();
+        let b: Vec<i8> = (0..n).map(|k| (127 - k as i32 * 11 % 255) as i8).collect();
+        let expected: i32 = a.iter().zip(&b).map(|(x, y)| i32::from(*x) * i32::from(*y)).sum();
+        assert_eq!(attune_core::recommend::dot_i8(&a, &b), expected, "length {n}");
+    }
+}
+
+#[wasm_bindgen_test]
+async fn signals_are_stored_only_with_personalization_and_wiped_on_withdrawal() {
+    restore();
+    let (hook, codes) = recorder();
+    let sdk = sdk("local", &hook);
+    sdk.set_catalog(CATALOG.as_bytes()).unwrap();
+    assert!(!sdk.record_signal("boots", "view", None).unwrap(), "not recorded without personalization");
+    assert_eq!(stored("attune:recs"), None);
+    assert_eq!(ranked(&sdk), [("pan".to_owned(), "popular".to_owned()), ("boots".to_owned(), "popular".to_owned())]);
+
+    sdk.grant(vec!["personalization".into()], "api").unwrap();
+    assert!(sdk.record_signal("boots", "view", None).unwrap());
+    assert!(stored("attune:recs").unwrap().contains("boots"), "written at once");
+    assert_eq!(ranked(&sdk)[0], ("socks".to_owned(), "history".to_owned()), "the embedding says socks ≈ boots");
+
+    // A second page (another tab) sees the same signals.
+    let other = AttuneSdk::new("shop", "/nowhere/v1/batch", CONFIG, "local", Some(hook.clone()), None).unwrap();
+    other.set_catalog(CATALOG.as_bytes()).unwrap();
+    assert_eq!(ranked(&other)[0].0, "socks");
+    other.destroy();
+
+    sdk.withdraw(vec!["personalization".into()], "api").unwrap();
+    assert_eq!(stored("attune:recs"), None, "withdrawal wipes the stored signals");
+    assert_eq!(ranked(&sdk)[0], ("pan".to_owned(), "popular".to_owned()));
+    settle().await;
+    assert!(codes.borrow().is_empty(), "{:?}", codes.borrow());
+    sdk.destroy();
+    restore();
+}
+
+#[wasm_bindgen_test]
+fn bad_catalogues_and_options_are_coded_errors() {
+    restore();
+    let (hook, _) = recorder();
+    let sdk = sdk("memory", &hook);
+    let no_catalog = sdk.recommend("{}").unwrap_err();
+    assert_eq!(prop(&no_catalog, "code").as_string().as_deref(), Some("no_catalog"));
+    let err = sdk.set_catalog(b"\x00\x01garbage").unwrap_err();
+    assert!(err.is_instance_of::<js_sys::Error>());
+    assert_eq!(prop(&err, "code").as_string().as_deref(), Some("invalid_input"));
+    sdk.set_catalog(CATALOG.as_bytes()).unwrap();
+    let err = sdk.recommend(r#"{"slot": "sidebar"}"#).unwrap_err();
+    assert_eq!(prop(&err, "field").as_string().as_deref(), Some("slot"));
+    sdk.destroy();
+}

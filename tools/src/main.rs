@@ -42,6 +42,14 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Converts a JSON catalogue into the binary form (`.atcat`) for large catalogues. Bad
+    /// items are reported and left out, exactly as the browser would.
+    Pack {
+        #[arg(long)]
+        catalog: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Leave-last-out evaluation: popularity, item-kNN and Attune.
     Eval {
         #[arg(long)]
@@ -183,6 +191,28 @@ fn run(cli: Cli) -> Result<()> {
                 converted.catalog.items.len(),
                 converted.events,
                 converted.users,
+                out.display()
+            );
+        }
+        Command::Pack { catalog, out } => {
+            let (parsed, issues) = attune_core::recommend::Catalog::from_json(&read(&catalog)?)
+                .map_err(|e| format!("{}: {e}", catalog.display()))?;
+            for issue in &issues.listed {
+                eprintln!("{}: {}: {}", catalog.display(), issue.field, issue.message);
+            }
+            if issues.more > 0 {
+                eprintln!("{}: … and {} more problems", catalog.display(), issues.more);
+            }
+            let bytes = parsed.to_binary();
+            if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            }
+            std::fs::write(&out, &bytes).map_err(|e| format!("{}: {e}", out.display()))?;
+            eprintln!(
+                "wrote {} items ({} skipped), {} bytes to {}",
+                parsed.len(),
+                issues.skipped,
+                bytes.len(),
                 out.display()
             );
         }
