@@ -349,7 +349,7 @@ fn ranked(sdk: &AttuneSdk) -> Vec<(String, String)> {
 #[wasm_bindgen_test]
 fn the_simd_dot_product_matches_the_definition() {
     // This build has SIMD128 (see .cargo/config.toml); the native tests cover the plain one.
-    assert!(cfg!(target_feature = "simd128"));
+    const { assert!(cfg!(target_feature = "simd128")) };
     for n in [0usize, 1, 15, 16, 17, 64, 100] {
         let a: Vec<i8> = (0..n).map(|k| (k as i32 * 37 % 255 - 127) as i8).collect();
         let b: Vec<i8> = (0..n).map(|k| (127 - k as i32 * 11 % 255) as i8).collect();
