@@ -84,8 +84,12 @@ impl FieldRule {
                 Some(Value::String(labels[index].clone()))
             }
             (FieldRule::Text { max_length }, Value::String(s)) => {
-                let text: String = s.trim().chars().filter(|c| !c.is_control()).take(*max_length as usize).collect();
-                (!text.is_empty()).then_some(Value::String(text))
+                // Control characters out, then trimmed, cut, and trimmed again: applying the rule
+                // to its own output changes nothing (a cut can end in spaces).
+                let clean: String = s.chars().filter(|c| !c.is_control()).collect();
+                let cut: String = clean.trim().chars().take(*max_length as usize).collect();
+                let text = cut.trim_end();
+                (!text.is_empty()).then(|| Value::String(text.to_owned()))
             }
             _ => None,
         }

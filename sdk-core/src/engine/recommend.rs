@@ -205,14 +205,13 @@ impl Engine {
         if self.recs.catalog.is_empty() {
             return Err(RecError::NoCatalog);
         }
-        let personal = self.personalizing(now);
-        let (signals, stated) = if personal {
+        if self.personalizing(now) {
             self.rec_signals.tidy(&self.recs.config, now);
-            (self.rec_signals.clone(), self.stated_preferences())
+            let stated = self.stated_preferences();
+            self.recs.rank_explained(&self.rec_signals, &stated, req, now)
         } else {
-            (RecSignals::default(), Vec::new())
-        };
-        self.recs.rank_explained(&signals, &stated, req, now)
+            self.recs.rank_explained(&RecSignals::default(), &[], req, now)
+        }
     }
 
     /// Forgets every signal about one item (a visitor control).

@@ -321,11 +321,8 @@ impl Recommender {
                     if *b == 0.0 {
                         s.touched.push(j);
                     }
+                    // (A sum that cancels to zero and grows again is listed twice: harmless.)
                     *b += w.neighbours * src.share * link;
-                    if *b == 0.0 {
-                        // Keep it tracked: a cancelled sum must still be cleared.
-                        *b = f32::MIN_POSITIVE;
-                    }
                 }
             }
         }
@@ -570,7 +567,7 @@ impl Recommender {
         }
         // What is left of the bonus is item rules (and float noise from the sums' order).
         let rest = s.bonus[u] - neighbour_sum;
-        if rest.abs() > 1e-6 && s.bonus[u] != f32::MIN_POSITIVE {
+        if rest.abs() > 1e-6 {
             add(ReasonKind::Promoted, Some(i), None, None, rest);
         }
         let norm = c.tag_norm[u];
