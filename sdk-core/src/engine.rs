@@ -319,7 +319,9 @@ impl Engine {
         // Recommendation signals live only while personalization is granted.
         let personalization = PurposeId::parse(PERSONALIZATION).expect("built-in purpose");
         if status_in(&grants.states, &personalization) == Status::Granted {
-            self.rec_signals.history.retain(|s| allowed(&personalization, s.at) == Status::Granted);
+            // Only what was recorded since this grant began: nothing from an earlier grant (a
+            // tab that missed the withdrawal) nor from while it was withdrawn (a stale tab).
+            self.rec_signals.keep_since(self.granted_since(&personalization));
         } else {
             self.rec_signals = RecSignals::default();
         }
@@ -328,6 +330,22 @@ impl Engine {
 
     fn grants(&self, now: Millis) -> Grants {
         Grants { states: resolve(&self.config, &self.log, self.signals, now), revoked: self.revocations() }
+    }
+
+    /// When the purpose's current grant began: its first grant after its last withdrawal or
+    /// denial in the consent record (0 if the record has none).
+    fn granted_since(&self, purpose: &PurposeId) -> Millis {
+        let mut since = None;
+        for entry in self.log.entries() {
+            for change in entry.changes.iter().filter(|c| c.purpose == *purpose) {
+                since = match (change.decision, since) {
+                    (Decision::Granted, None) => Some(entry.at),
+                    (Decision::Granted, kept) => kept,
+                    _ => None,
+                };
+            }
+        }
+        since.unwrap_or_default()
     }
 
     /// Each purpose's last withdrawal or denial in the consent record.

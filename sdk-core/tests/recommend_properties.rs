@@ -127,7 +127,9 @@ proptest! {
             match op {
                 Op::Record(i, k, ratio, ago) => r.record(&mut signals, &item_id(*i), SignalKind::ALL[*k], *ratio, Millis(NOW - ago)),
                 Op::Forget(i) => signals.forget(&config, &item_id(*i), now),
-                Op::Mute(t) => signals.mute(TAGS[*t], now),
+                Op::Mute(t) => {
+                    signals.mute(TAGS[*t], now);
+                }
                 Op::Unmute(t) => signals.unmute(TAGS[*t], now),
                 Op::Reset => signals.reset(&config, now),
             }
@@ -149,7 +151,7 @@ proptest! {
             let tags: Vec<&str> = catalog.tags_of(i).collect();
             prop_assert!(!req.exclude.contains(&rec.id));
             prop_assert!(req.include_unavailable || catalog.is_available(i));
-            prop_assert!(!tags.iter().any(|t| signals.muted.iter().any(|m| m == t)), "muted tag in {tags:?}");
+            prop_assert!(!tags.iter().any(|t| signals.muted().any(|m| m == *t)), "muted tag in {tags:?}");
             prop_assert!(!tags.iter().any(|t| req.no_tags.iter().any(|x| x == t)));
             prop_assert!(req.any_tags.is_empty() || tags.iter().any(|t| req.any_tags.iter().any(|x| x == t)));
             if req.slot != Slot::Home {
@@ -183,8 +185,8 @@ proptest! {
     fn stored_signals_never_break_decoding(raw in ".{0,200}", history in proptest::collection::vec(any::<(String, u8, u64)>(), 0..5)) {
         let _ = Signals::decode(&raw);
         let entries: Vec<Value> = history.iter().map(|(item, k, at)| json!({"item": item, "kind": SignalKind::ALL[*k as usize % 7].name(), "at": at})).collect();
-        let doc = json!({"v": 1, "history": entries, "muted": ["x", 3]}).to_string();
+        let doc = json!({"v": 1, "history": entries, "mutes": [["x", 1, true], [3]]}).to_string();
         let (decoded, problems) = Signals::decode(&doc).expect("a version-1 document decodes");
-        prop_assert_eq!(problems.len() + decoded.history.len() + decoded.muted.len(), history.len() + 2);
+        prop_assert_eq!(problems.len() + decoded.history.len() + decoded.mutes.len(), history.len() + 2);
     }
 }

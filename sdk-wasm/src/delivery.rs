@@ -128,6 +128,8 @@ impl Inner {
     /// Writes the signals (merged with another tab's); removes the key once there are none,
     /// e.g. after personalization was withdrawn.
     pub fn persist_recs(&mut self) {
+        // Never write under a consent this tab has not caught up with (a withdrawal elsewhere).
+        self.reload_consent_if_changed();
         let stored = self.refresh_recs();
         let snapshot = self.engine.rec_signals_snapshot();
         if snapshot != stored {

@@ -93,6 +93,7 @@ impl AttuneSdk {
     #[wasm_bindgen(js_name = recommendationSignals)]
     pub fn recommendation_signals(&self) -> JsValue {
         let mut state = self.inner.borrow_mut();
+        state.reload_consent_if_changed();
         state.refresh_recs();
         let raw = state.engine.rec_signals().encode();
         js_sys::JSON::parse(&raw).unwrap_or(JsValue::NULL)

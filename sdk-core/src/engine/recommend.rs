@@ -225,8 +225,7 @@ impl Engine {
         if !self.personalizing(now) {
             return false;
         }
-        self.rec_signals.mute(tag, now);
-        true
+        self.rec_signals.mute(tag, now)
     }
 
     pub fn unmute_tag(&mut self, tag: &str, now: Millis) {

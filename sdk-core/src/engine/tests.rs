@@ -672,3 +672,52 @@ fn a_bad_catalogue_keeps_the_loaded_one_and_a_sidecar_needs_a_catalogue() {
     assert_eq!((summary.kept, summary.skipped), (1, 1));
     assert_eq!(summary.warnings[0].field.as_deref(), Some("items[1].title"));
 }
+
+#[test]
+fn nothing_from_before_the_current_grant_of_personalization_comes_back() {
+    // Tab A records, mutes and forgets; tab B withdraws and grants again. A's stale copy (and a
+    // signal A captured while it had not noticed the withdrawal) must not count in B.
+    let mut a = engine();
+    recommending(&mut a);
+    grant(&mut a, &["personalization"], T0);
+    a.record_signal("boots", "view", None, Millis(T0.0 + 1)).unwrap();
+    assert!(a.mute_tag("cooking", Millis(T0.0 + 2)));
+    a.forget_item("pan", Millis(T0.0 + 3));
+    let mut b = engine_with(a.consent_snapshot().as_deref(), Signals::default()).0;
+    recommending(&mut b);
+    let withdraw = [("personalization".to_owned(), Decision::Withdrawn)];
+    b.record(&withdraw, ChoiceSource::Api, Millis(T0.0 + 10)).unwrap();
+    a.record_signal("socks", "view", None, Millis(T0.0 + 15)).unwrap(); // A has not noticed yet
+    grant(&mut b, &["personalization"], Millis(T0.0 + 20));
+    b.load_rec_signals(a.rec_signals_snapshot().as_deref(), Millis(T0.0 + 21));
+    assert_eq!(b.rec_signals(), &crate::recommend::Signals::default());
+    assert_eq!(top(&mut b, Millis(T0.0 + 22)), ["pan", "boots"], "popularity only: {:?}", b.rec_signals());
+    // A, reading B's record, drops what it holds from before the re-grant too.
+    a.reload_consent(b.consent_snapshot().as_deref(), Millis(T0.0 + 23));
+    assert!(a.rec_signals_snapshot().is_none());
+}
+
+#[test]
+fn an_answer_given_under_another_purpose_is_not_carried_over_when_the_site_moves_the_question() {
+    let prompts = |purpose: &str| {
+        format!(
+            r#"{{"defaultLanguage": "en", "questions": [{{"id": "into", "kind": "single", "text": {{"en": "Into?"}},
+            "options": [{{"id": "outdoors", "label": {{"en": "Outdoors"}}, "tags": ["hiking"]}},
+                        {{"id": "food", "label": {{"en": "Food"}}, "tags": ["cooking"]}}],
+            "purpose": "{purpose}", "why": {{"en": "To suggest."}}, "usedFor": {{"en": "Suggestions."}},
+            "retentionDays": 30}}]}}"#
+        )
+    };
+    let mut e = engine();
+    e.set_prompts(&prompts("marketing")).unwrap();
+    grant(&mut e, &["marketing", "personalization"], T0);
+    e.answer_prompt("into", &json!("outdoors"), T0).unwrap();
+    let stored = e.profile_snapshot().unwrap();
+    let mut moved = engine();
+    moved.set_prompts(&prompts("personalization")).unwrap();
+    grant(&mut moved, &["personalization"], T0);
+    let warnings = moved.load_profile(Some(&stored), Millis(T0.0 + 1));
+    assert!(moved.answers().is_empty());
+    assert!(moved.stated_preferences().is_empty());
+    assert_eq!(warnings.len(), 1);
+}

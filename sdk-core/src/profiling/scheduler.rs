@@ -368,6 +368,10 @@ impl ProfileState {
             let at = format!("answers[{i}]");
             let question = a.get("question").and_then(Value::as_str).and_then(|id| config.question(id));
             let times = (a.get("at").and_then(Value::as_u64), a.get("expires").and_then(Value::as_u64));
+            // An answer given under another purpose (the site moved the question since) is not
+            // carried over to the new one.
+            let stored_purpose = a.get("purpose").and_then(Value::as_str);
+            let question = question.filter(|q| stored_purpose.is_none_or(|p| p == q.purpose.as_str()));
             match (question, times, a.get("value")) {
                 (Some(q), (Some(t), Some(e)), Some(v)) if check_answer(q, v).is_ok() => state.answers.push(Answer {
                     question: q.id.clone(),

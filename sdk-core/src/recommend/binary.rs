@@ -141,7 +141,8 @@ impl Catalog {
         Ok((Catalog::build(revision, dim, items, &mut issues), issues))
     }
 
-    /// Writes the binary form of this catalogue (what `attune-tools pack` publishes).
+    /// Writes the binary form of this catalogue (what `attune-tools pack` publishes). Every
+    /// string of a catalogue read by this crate fits the format's 16-bit lengths.
     pub fn to_binary(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.len() * (self.dim + 64));
         out.extend_from_slice(MAGIC);
@@ -168,17 +169,16 @@ impl Catalog {
             let category = self.category[i as usize];
             let mut flags = if self.is_available(i) { F_AVAILABLE } else { 0 };
             flags |= if text.price.is_some() { F_PRICE } else { 0 };
-            flags |= F_POPULARITY;
+            flags |= if text.popularity.is_some() { F_POPULARITY } else { 0 };
             flags |= if embedding.is_some() { F_EMBEDDING } else { 0 };
             flags |= if category.is_some() { F_CATEGORY } else { 0 };
             out.push(flags);
             if let Some(price) = text.price {
                 out.extend_from_slice(&price.to_le_bytes());
             }
-            // The prior as stored (already log-scaled): written back as a raw count it would be
-            // scaled twice, so the exponent undoes the scaling against a max of e - 1.
-            let prior = self.popularity[i as usize];
-            out.extend_from_slice(&prior.exp_m1().to_le_bytes());
+            if let Some(popularity) = text.popularity {
+                out.extend_from_slice(&popularity.to_le_bytes());
+            }
             if let Some(category) = category {
                 out.extend_from_slice(&category.to_le_bytes());
             }

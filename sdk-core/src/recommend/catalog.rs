@@ -100,6 +100,8 @@ pub struct ItemText {
     pub url: String,
     pub image: Option<String>,
     pub price: Option<f32>,
+    /// As given (the ranker uses the log-scaled prior); kept for the binary form.
+    pub popularity: Option<f32>,
 }
 
 pub(crate) const AVAILABLE: u8 = 1;
@@ -240,6 +242,7 @@ impl Catalog {
                 url: item.url,
                 image: item.image,
                 price: item.price,
+                popularity: item.popularity,
             });
         }
         let denominator = (1.0 + max_pop).ln();
@@ -280,7 +283,7 @@ impl Catalog {
         let revision = read_revision(map.get("revision"))?;
         let dim = match map.get("dim") {
             None | Some(Value::Null) => 0,
-            Some(v) => v.as_u64().filter(|d| *d as usize <= MAX_DIM).ok_or_else(|| {
+            Some(v) => v.as_u64().filter(|d| *d <= MAX_DIM as u64).ok_or_else(|| {
                 RecError::invalid("dim", format!("expected a whole number from 0 to {MAX_DIM}, found {v}"))
             })? as usize,
         };
@@ -326,14 +329,20 @@ fn item_problem(item: &ItemInput, dim: usize) -> Option<(&'static str, String)> 
     if item.id.is_empty() || item.id.len() > MAX_ID_LEN {
         return Some(("id", format!("expected 1 to {MAX_ID_LEN} bytes, found {}", item.id.len())));
     }
-    if item.title.len() > MAX_TEXT_LEN || item.url.len() > MAX_TEXT_LEN {
-        return Some(("title", format!("title and url may have at most {MAX_TEXT_LEN} bytes")));
+    for (field, text) in [("title", Some(&item.title)), ("url", Some(&item.url)), ("image", item.image.as_ref())] {
+        if text.is_some_and(|t| t.len() > MAX_TEXT_LEN) {
+            return Some((field, format!("at most {MAX_TEXT_LEN} bytes")));
+        }
     }
     if item.tags.len() > MAX_TAGS_PER_ITEM {
         return Some(("tags", format!("at most {MAX_TAGS_PER_ITEM} tags, found {}", item.tags.len())));
     }
-    if let Some(tag) = item.tags.iter().chain(&item.category).find(|t| t.is_empty() || t.len() > MAX_ID_LEN) {
-        return Some(("tags", format!("expected tags of 1 to {MAX_ID_LEN} bytes, found {tag:?}")));
+    let bad_tag = |t: &&String| t.is_empty() || t.len() > MAX_ID_LEN;
+    if let Some(tag) = item.category.iter().find(bad_tag) {
+        return Some(("category", format!("expected 1 to {MAX_ID_LEN} bytes, found {} bytes", tag.len())));
+    }
+    if let Some(tag) = item.tags.iter().find(bad_tag) {
+        return Some(("tags", format!("expected tags of 1 to {MAX_ID_LEN} bytes, found {} bytes", tag.len())));
     }
     for (field, v) in [("price", item.price), ("popularity", item.popularity)] {
         if let Some(v) = v.filter(|v| !v.is_finite() || *v < 0.0) {

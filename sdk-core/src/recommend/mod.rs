@@ -164,6 +164,9 @@ pub struct Recommendation {
     /// The largest positive parts of the score (at most three), largest first. All the parts,
     /// negative ones included, add up to `score`.
     pub because: Vec<Reason>,
+    /// The site pinned it to this place (a rule), whatever its score.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub pinned: bool,
 }
 
 pub const REQUEST_KEYS: [&str; 7] = ["slot", "k", "context", "exclude", "tags", "includeSeen", "includeUnavailable"];

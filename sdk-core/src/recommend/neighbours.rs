@@ -51,9 +51,11 @@ impl Neighbours {
             while let Some((_, list)) = lists.next_if(|(item, _)| *item == i) {
                 links.extend(list);
             }
-            links.retain(|(to, _)| *to != i);
-            links.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            links.retain(|(to, _)| *to != i && (*to as usize) < n);
+            // One link per neighbour (the strongest), then strongest first.
+            links.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)));
             links.dedup_by_key(|l| l.0);
+            links.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
             links.truncate(MAX_NEIGHBOURS);
             for (to, w) in links {
                 out.to.push(to);

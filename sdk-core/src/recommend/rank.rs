@@ -26,7 +26,7 @@ use super::signals::{SignalKind, Signals};
 use super::simd::{dot_i8, touch_sum};
 use super::{RankRequest, Reason, ReasonKind, RecError, Recommendation, Slot, MAX_K};
 use crate::time::Millis;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// A catalogue, its neighbours and the ranking config, with the buffers rankings reuse.
 #[derive(Clone, Debug, Default)]
@@ -76,8 +76,10 @@ struct Source {
 /// Everything a request's scores are made of, kept to explain the results.
 struct Plan {
     sources: Vec<Source>,
-    /// Per tag (sparse): inferred affinity and stated preference, before the weights.
-    affinity: Vec<(u32, f32)>,
+    /// Per tag (sparse): affinity before the weights, by where it came from — the visitor's
+    /// history (`None`: an inferred interest) or a context item (the product on screen).
+    affinity: Vec<((u32, Option<u32>), f32)>,
+    /// Per tag (sparse): stated preference, before the weight.
     stated: Vec<(u32, f32)>,
     /// The visitor vector's scale and sources' parts in it.
     visitor_scale: f32,
@@ -146,8 +148,8 @@ impl Recommender {
         self.fill(&plan, signals, &context, req);
         let candidates = self.scan(req);
         let mut picked = self.diversify(candidates, req.k);
-        self.place_pins(&mut picked, req);
-        let out = picked.iter().map(|&(score, i)| self.explain(&plan, i, score)).collect();
+        let pinned = self.place_pins(&mut picked, req);
+        let out = picked.iter().map(|&(score, i)| self.explain(&plan, i, score, pinned.contains(&i))).collect();
         self.clear();
         Ok(out)
     }
@@ -243,17 +245,17 @@ impl Recommender {
         // The cart's items count only through their neighbours (complements, not look-alikes).
         let in_profile = |s: &Source| !(s.context && req.slot == Slot::Cart);
         let total_weight: f32 = sources.iter().filter(|s| in_profile(s)).map(|s| s.weight.abs()).sum();
-        let mut affinity: HashMap<u32, f32> = HashMap::new();
+        let mut affinity: BTreeMap<(u32, Option<u32>), f32> = BTreeMap::new();
         if total_weight > 0.0 {
             for s in sources.iter().filter(|s| in_profile(s)) {
                 let tags = c.tag_slice(s.item);
                 for &t in tags {
-                    *affinity.entry(t).or_default() += s.weight / total_weight / tags.len() as f32;
+                    let origin = s.context.then_some(s.item);
+                    *affinity.entry((t, origin)).or_default() += s.weight / total_weight / tags.len() as f32;
                 }
             }
         }
-        let mut affinity: Vec<(u32, f32)> = affinity.into_iter().collect();
-        affinity.sort_unstable_by_key(|a| a.0);
+        let affinity: Vec<((u32, Option<u32>), f32)> = affinity.into_iter().collect();
         let mut stated_tags: Vec<(u32, f32)> = Vec::new();
         for (tag, w) in stated {
             if let (Some(t), true) = (c.tag_position(tag), w.is_finite()) {
@@ -298,13 +300,13 @@ impl Recommender {
         let config = &self.config;
         let s = &mut self.scratch;
         let w = config.weights;
-        for &(t, a) in &plan.affinity {
+        for &((t, _), a) in &plan.affinity {
             s.tag_weight[t as usize] += w.tags * a;
         }
         for &(t, a) in &plan.stated {
             s.tag_weight[t as usize] += w.stated * a;
         }
-        for tag in signals.muted.iter().chain(&req.no_tags) {
+        for tag in signals.muted().chain(req.no_tags.iter().map(String::as_str)) {
             if let Some(t) = c.tag_position(tag) {
                 s.tag_flags[t as usize] |= BLOCKED;
             }
@@ -316,7 +318,8 @@ impl Recommender {
         }
         if let Some(nbrs) = &self.neighbours {
             for src in plan.sources.iter().filter(|src| src.share != 0.0) {
-                for (j, link) in nbrs.of(src.item) {
+                // (A sidecar read for another catalogue could point past this one.)
+                for (j, link) in nbrs.of(src.item).filter(|(j, _)| (*j as usize) < c.len()) {
                     let b = &mut s.bonus[j as usize];
                     if *b == 0.0 {
                         s.touched.push(j);
@@ -465,7 +468,8 @@ impl Recommender {
     }
 
     /// Puts pinned items of this slot at their positions (if they pass the request's filters).
-    fn place_pins(&self, picked: &mut Vec<(f32, u32)>, req: &RankRequest) {
+    fn place_pins(&self, picked: &mut Vec<(f32, u32)>, req: &RankRequest) -> Vec<u32> {
+        let mut pinned = Vec::new();
         let c = &self.catalog;
         let s = &self.scratch;
         for rule in self.config.rules.iter().filter(|r| r.slots.is_empty() || r.slots.contains(&req.slot)) {
@@ -483,8 +487,10 @@ impl Recommender {
                 None => self.score_of(i),
             };
             picked.insert((*at).min(picked.len()), (score, i));
+            pinned.push(i);
         }
         picked.truncate(req.k);
+        pinned
     }
 
     /// The scan's score for one item (for an item pinned from outside the candidates).
@@ -506,7 +512,7 @@ impl Recommender {
     }
 
     /// Takes one result's score apart into reasons (all of them, then the top three).
-    fn explain(&self, plan: &Plan, i: u32, score: f32) -> (Recommendation, Vec<Reason>) {
+    fn explain(&self, plan: &Plan, i: u32, score: f32, pinned: bool) -> (Recommendation, Vec<Reason>) {
         let parts = self.parts(plan, i);
         let mut because: Vec<Reason> = parts.iter().filter(|r| r.weight > 1e-6).cloned().collect();
         because.sort_unstable_by(|a, b| b.weight.total_cmp(&a.weight).then(a.kind.cmp(&b.kind)));
@@ -519,6 +525,7 @@ impl Recommender {
             image: text.image.clone(),
             score,
             because,
+            pinned,
         };
         (rec, parts)
     }
@@ -572,8 +579,13 @@ impl Recommender {
         }
         let norm = c.tag_norm[u];
         for &t in c.tag_slice(i) {
-            if let Some((_, a)) = plan.affinity.iter().find(|a| a.0 == t) {
-                add(ReasonKind::Interest, None, Some(t), None, w.tags * a * norm);
+            let from = plan.affinity.partition_point(|a| a.0 .0 < t);
+            for &((_, origin), a) in plan.affinity[from..].iter().take_while(|a| a.0 .0 == t) {
+                match origin {
+                    // Shares a tag with the product on screen: "similar to X".
+                    Some(item) => add(ReasonKind::Context, Some(item), None, None, w.tags * a * norm),
+                    None => add(ReasonKind::Interest, None, Some(t), None, w.tags * a * norm),
+                }
             }
             if let Some((_, p)) = plan.stated.iter().find(|p| p.0 == t) {
                 add(ReasonKind::Stated, None, Some(t), None, w.stated * p * norm);

@@ -77,18 +77,26 @@ pub struct Signal {
     pub ratio: Option<f32>,
 }
 
-/// At most this many forgotten items are remembered as tombstones.
-const MAX_TOMBSTONES: usize = 200;
+/// Bounds on what is kept (and read back from storage), whatever the config says.
+const MAX_SIGNALS: usize = 1000;
+const MAX_TOMBSTONES: usize = 1000;
 const MAX_MUTED: usize = 100;
+
+/// A tag muted (or unmuted) by the visitor, and when: tabs merge these tag by tag.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Mute {
+    pub tag: String,
+    pub at: Millis,
+    pub muted: bool,
+}
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Signals {
     /// Oldest first.
     pub history: Vec<Signal>,
-    pub muted: Vec<String>,
-    /// When `muted` last changed (the newer list wins a merge).
-    pub muted_at: Millis,
-    /// Items the visitor asked to forget, and when.
+    /// Every tag the visitor muted or unmuted, with the latest change.
+    pub mutes: Vec<Mute>,
+    /// Items the visitor asked to forget, and when (signals up to then are gone).
     pub forgotten: Vec<(String, Millis)>,
     /// Signals up to this time were reset.
     pub reset_at: Millis,
@@ -96,7 +104,12 @@ pub struct Signals {
 
 impl Signals {
     pub fn is_empty(&self) -> bool {
-        self.history.is_empty() && self.muted.is_empty() && self.forgotten.is_empty() && self.reset_at == Millis(0)
+        self.history.is_empty() && self.mutes.is_empty() && self.forgotten.is_empty() && self.reset_at == Millis(0)
+    }
+
+    /// The tags muted now.
+    pub fn muted(&self) -> impl Iterator<Item = &str> {
+        self.mutes.iter().filter(|m| m.muted).map(|m| m.tag.as_str())
     }
 
     /// Records a signal, keeping the newest `max_history` within `history_days`.
@@ -106,67 +119,109 @@ impl Signals {
         self.tidy(config, at);
     }
 
-    /// Drops what is too old, too many, forgotten or reset.
+    /// Drops what is too old, too many, forgotten or reset, and duplicates from merges.
+    /// O(n log n): stored state may be large.
     pub fn tidy(&mut self, config: &RecConfig, now: Millis) {
-        let horizon = now.0.saturating_sub(u64::from(config.history_days) * Millis::DAY);
+        let horizon = Millis(now.0.saturating_sub(u64::from(config.history_days) * Millis::DAY));
+        // Tombstones: the newest per item, and only while they can still hide a signal.
+        self.forgotten.retain(|(_, at)| *at >= horizon);
+        self.forgotten.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+        self.forgotten.dedup_by(|a, b| a.0 == b.0);
+        if self.forgotten.len() > MAX_TOMBSTONES {
+            self.forgotten.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            self.forgotten.truncate(MAX_TOMBSTONES);
+            self.forgotten.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        }
         let forgotten = &self.forgotten;
+        let forgotten_at =
+            |item: &str| forgotten.binary_search_by(|(f, _)| f.as_str().cmp(item)).ok().map(|k| forgotten[k].1);
         let reset_at = self.reset_at;
-        self.history.retain(|s| {
-            s.at.0 >= horizon && s.at > reset_at && !forgotten.iter().any(|(item, at)| *item == s.item && s.at <= *at)
-        });
+        self.history.retain(|s| s.at >= horizon && s.at > reset_at && forgotten_at(&s.item).is_none_or(|f| s.at > f));
         // Oldest first; signals at the same millisecond keep the order they were recorded in.
-        self.history.sort_by_key(|s| s.at);
-        let mut k = 0;
-        while k < self.history.len() {
-            let s = &self.history[k];
-            let same_at = self.history[..k].iter().rev().take_while(|e| e.at == s.at);
-            if same_at.into_iter().any(|e| e.item == s.item && e.kind == s.kind) {
-                self.history.remove(k);
-            } else {
-                k += 1;
+        // A signal merged in twice (same item, kind and time) is kept once, at its first place.
+        let mut keyed: Vec<(usize, &Signal)> = self.history.iter().enumerate().collect();
+        keyed.sort_unstable_by(|(i, a), (j, b)| (a.at, &a.item, a.kind, i).cmp(&(b.at, &b.item, b.kind, j)));
+        let mut duplicate = vec![false; keyed.len()];
+        for w in keyed.windows(2) {
+            let (a, b) = (w[0].1, w[1].1);
+            if (a.at, &a.item, a.kind) == (b.at, &b.item, b.kind) {
+                duplicate[w[1].0] = true;
             }
         }
-        let excess = self.history.len().saturating_sub(config.max_history);
+        let mut k = 0;
+        self.history.retain(|_| {
+            k += 1;
+            !duplicate[k - 1]
+        });
+        self.history.sort_by_key(|s| s.at);
+        let excess = self.history.len().saturating_sub(config.max_history.min(MAX_SIGNALS));
         self.history.drain(..excess);
-        self.forgotten.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        self.forgotten.dedup_by(|a, b| a.0 == b.0);
-        self.forgotten.truncate(MAX_TOMBSTONES);
+        // Mutes: the latest change per tag; unmutes are kept as long as tombstones.
+        self.mutes.sort_unstable_by(|a, b| a.tag.cmp(&b.tag).then(b.at.cmp(&a.at)).then(a.muted.cmp(&b.muted)));
+        self.mutes.dedup_by(|a, b| a.tag == b.tag);
+        self.mutes.retain(|m| m.muted || m.at >= horizon);
+    }
+
+    /// The newest signal time for `item` (or any item), so a control made with a clock that
+    /// went back still covers everything recorded so far.
+    fn newest(&self, item: Option<&str>) -> Millis {
+        let of = |s: &&Signal| item.is_none_or(|i| s.item == i);
+        self.history.iter().filter(of).map(|s| s.at).max().unwrap_or_default()
     }
 
     /// Forgets every signal about `item` (a visitor control).
     pub fn forget(&mut self, config: &RecConfig, item: &str, now: Millis) {
-        self.forgotten.push((item.to_owned(), now));
+        let at = now.max(self.newest(Some(item)));
+        self.forgotten.push((item.to_owned(), at));
         self.tidy(config, now);
     }
 
-    pub fn mute(&mut self, tag: &str, now: Millis) {
-        if !self.muted.iter().any(|t| t == tag) && self.muted.len() < MAX_MUTED {
-            self.muted.push(tag.to_owned());
+    /// Never recommends items with `tag`; false if too many tags are muted already.
+    pub fn mute(&mut self, tag: &str, now: Millis) -> bool {
+        if !self.muted().any(|t| t == tag) && self.muted().count() >= MAX_MUTED {
+            return false;
         }
-        self.muted_at = self.muted_at.max(now);
+        self.set_mute(tag, true, now);
+        true
     }
 
     pub fn unmute(&mut self, tag: &str, now: Millis) {
-        self.muted.retain(|t| t != tag);
-        self.muted_at = self.muted_at.max(now);
+        self.set_mute(tag, false, now);
+    }
+
+    fn set_mute(&mut self, tag: &str, muted: bool, now: Millis) {
+        // Later than any change this tab knows of, so the visitor's last click wins a merge.
+        let at = self.mutes.iter().filter(|m| m.tag == tag).map(|m| Millis(m.at.0 + 1)).max().unwrap_or_default();
+        self.mutes.retain(|m| m.tag != tag);
+        self.mutes.push(Mute { tag: tag.to_owned(), at: now.max(at), muted });
     }
 
     /// Forgets every signal up to now (muted tags stay muted).
     pub fn reset(&mut self, config: &RecConfig, now: Millis) {
-        self.reset_at = self.reset_at.max(now);
+        self.reset_at = self.reset_at.max(now).max(self.newest(None));
         self.forgotten.clear();
         self.tidy(config, now);
+    }
+
+    /// Keeps only what was recorded at or after `since` (the start of the current grant).
+    pub fn keep_since(&mut self, since: Millis) {
+        if since == Millis(0) {
+            return;
+        }
+        self.history.retain(|s| s.at >= since);
+        self.mutes.retain(|m| m.at >= since);
+        self.forgotten.retain(|(_, at)| *at >= since);
+        if self.reset_at < since {
+            self.reset_at = Millis(0);
+        }
     }
 
     /// Takes in another tab's copy.
     pub fn merge(&mut self, other: Signals, config: &RecConfig, now: Millis) {
         self.history.extend(other.history);
         self.forgotten.extend(other.forgotten);
+        self.mutes.extend(other.mutes);
         self.reset_at = self.reset_at.max(other.reset_at);
-        if other.muted_at > self.muted_at {
-            self.muted = other.muted;
-            self.muted_at = other.muted_at;
-        }
         self.tidy(config, now);
     }
 
@@ -183,11 +238,12 @@ impl Signals {
             })
             .collect();
         let forgotten: Vec<Value> = self.forgotten.iter().map(|(item, at)| json!([item, at.0])).collect();
+        let mutes: Vec<Value> = self.mutes.iter().map(|m| json!([m.tag, m.at.0, m.muted])).collect();
         json!({
             "v": 1,
             "history": history,
-            "muted": self.muted,
-            "mutedAt": self.muted_at.0,
+            "muted": self.muted().collect::<Vec<_>>(),
+            "mutes": mutes,
             "forgotten": forgotten,
             "resetAt": self.reset_at.0,
         })
@@ -205,7 +261,14 @@ impl Signals {
         let mut out = Signals::default();
         let millis = |v: Option<&Value>| v.and_then(Value::as_u64).map(Millis);
         let array = |key: &str| map.get(key).and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
-        for (k, s) in array("history").iter().enumerate() {
+        let history = array("history");
+        if history.len() > MAX_SIGNALS {
+            problems.push((
+                "attune:recs.history".into(),
+                format!("{} signals, only the newest {MAX_SIGNALS} kept", history.len()),
+            ));
+        }
+        for (k, s) in history.iter().enumerate().skip(history.len().saturating_sub(MAX_SIGNALS)) {
             let item = s.get("item").and_then(Value::as_str).filter(|i| !i.is_empty() && i.len() <= 128);
             let kind = s.get("kind").and_then(Value::as_str).and_then(SignalKind::parse);
             let ratio = match s.get("ratio") {
@@ -219,21 +282,21 @@ impl Signals {
                 _ => problems.push((format!("attune:recs.history[{k}]"), "expected {item, kind, at[, ratio]}".into())),
             }
         }
-        for (k, t) in array("muted").iter().enumerate() {
-            match t.as_str() {
-                Some(t) if !t.is_empty() && t.len() <= 128 => out.muted.push(t.to_owned()),
-                _ => problems.push((format!("attune:recs.muted[{k}]"), "expected a tag".into())),
+        // `muted` is the readable list; `mutes` carries the times the merge needs.
+        for (k, m) in array("mutes").iter().enumerate().take(MAX_TOMBSTONES) {
+            let tag = m.get(0).and_then(Value::as_str).filter(|t| !t.is_empty() && t.len() <= 128);
+            match (tag, millis(m.get(1)), m.get(2).and_then(Value::as_bool)) {
+                (Some(tag), Some(at), Some(muted)) => out.mutes.push(Mute { tag: tag.to_owned(), at, muted }),
+                _ => problems.push((format!("attune:recs.mutes[{k}]"), "expected [tag, at, muted]".into())),
             }
         }
-        for (k, f) in array("forgotten").iter().enumerate() {
+        for (k, f) in array("forgotten").iter().enumerate().take(MAX_TOMBSTONES) {
             match (f.get(0).and_then(Value::as_str), millis(f.get(1))) {
                 (Some(item), Some(at)) => out.forgotten.push((item.to_owned(), at)),
                 _ => problems.push((format!("attune:recs.forgotten[{k}]"), "expected [item, at]".into())),
             }
         }
-        out.muted_at = millis(map.get("mutedAt")).unwrap_or_default();
         out.reset_at = millis(map.get("resetAt")).unwrap_or_default();
-        out.muted.truncate(MAX_MUTED);
         Ok((out, problems))
     }
 }

@@ -113,6 +113,11 @@ fn similar_uses_the_context_item_and_never_returns_it() {
     assert_eq!(out[0].because[0].kind, ReasonKind::Context);
     assert_eq!(out[0].because[0].item.as_deref(), Some("pan"));
 
+    // Without any history, nothing is called an interest: shared tags are "similar to pan".
+    let all = r.rank_explained(&Signals::default(), &[], &RankRequest { k: 4, ..req.clone() }, NOW).unwrap();
+    assert!(all.iter().all(|(_, parts)| parts.iter().all(|p| p.kind != ReasonKind::Interest)), "{all:#?}");
+    assert!(all.iter().any(|(_, parts)| parts.iter().any(|p| p.kind == ReasonKind::Context && p.tag.is_none())));
+
     let unknown = RankRequest { slot: Slot::Similar, k: 2, context: vec!["gone".into()], ..Default::default() };
     let err = r.rank(&Signals::default(), &[], &unknown, NOW).unwrap_err();
     assert_eq!(err, RecError::UnknownItem { field: "context".into(), id: "gone".into() });
@@ -222,6 +227,7 @@ fn rules_boost_bury_and_pin() {
     let out = r.rank(&Signals::default(), &[], &home(4), NOW).unwrap();
     // Mug pinned first; the unavailable stove cannot be pinned; tent boosted; pan buried.
     assert_eq!(ids(&out), ["mug", "tent", "kettle", "boots"]);
+    assert_eq!(out.iter().map(|r| r.pinned).collect::<Vec<_>>(), [true, false, false, false]);
     assert!(out[1].because.iter().any(|b| b.kind == ReasonKind::Promoted && b.tag.as_deref() == Some("camping")));
     let similar = RankRequest { slot: Slot::Similar, k: 4, context: vec!["boots".into()], ..Default::default() };
     assert_ne!(r.rank(&Signals::default(), &[], &similar, NOW).unwrap()[0].id, "mug", "the pin is for home only");
@@ -326,9 +332,7 @@ fn the_binary_form_ranks_exactly_like_the_json_form() {
     {
         let (a, b) = (json.rank(&signals, &[], &req, NOW).unwrap(), bin.rank(&signals, &[], &req, NOW).unwrap());
         assert_eq!(ids(&a), ids(&b));
-        for (x, y) in a.iter().zip(&b) {
-            assert!((x.score - y.score).abs() < 1e-5, "{x:?} vs {y:?}");
-        }
+        assert_eq!(a, b);
     }
     // Every truncation is an error, never a panic.
     for cut in 0..bytes.len() {
@@ -443,4 +447,65 @@ fn signals_at_the_same_millisecond_keep_their_order_and_merge_once() {
     assert_eq!(order(&a), ["pan", "boots", "mug"]);
     a.merge(a.clone(), &r.config, NOW);
     assert_eq!(order(&a), ["pan", "boots", "mug"], "a merge with its own copy adds nothing");
+}
+
+#[test]
+fn mutes_from_two_tabs_merge_tag_by_tag_and_the_last_click_wins() {
+    let r = recommender(no_diversity());
+    let (mut a, mut b) = (Signals::default(), Signals::default());
+    a.mute("hiking", Millis(NOW.0 + 1));
+    b.mute("cooking", Millis(NOW.0 + 2));
+    a.merge(b.clone(), &r.config, NOW);
+    let mut muted: Vec<&str> = a.muted().collect();
+    muted.sort_unstable();
+    assert_eq!(muted, ["cooking", "hiking"]);
+    // B unmutes hiking after A muted it: the unmute wins, in either direction of the merge.
+    b.merge(a.clone(), &r.config, NOW);
+    b.unmute("hiking", Millis(NOW.0 + 3));
+    a.merge(b.clone(), &r.config, NOW);
+    assert_eq!(a.muted().collect::<Vec<_>>(), ["cooking"]);
+    let (decoded, problems) = Signals::decode(&a.encode()).unwrap();
+    assert!(problems.is_empty());
+    assert_eq!(decoded.muted().collect::<Vec<_>>(), ["cooking"]);
+}
+
+#[test]
+fn a_forgotten_item_stays_forgotten_after_many_more_forgets_and_a_merge() {
+    let r = recommender(no_diversity());
+    let old_tab = viewed(&r, &["boots"]);
+    let mut s = old_tab.clone();
+    s.forget(&r.config, "boots", NOW);
+    for n in 0..300 {
+        s.forget(&r.config, &format!("other{n}"), Millis(NOW.0 + n));
+    }
+    s.merge(old_tab, &r.config, Millis(NOW.0 + 300));
+    assert!(s.history.is_empty());
+}
+
+#[test]
+fn controls_cover_signals_dated_in_the_future() {
+    let r = recommender(no_diversity());
+    let mut s = Signals::default();
+    r.record(&mut s, "boots", SignalKind::View, None, Millis(NOW.0 + 3_600_000));
+    s.forget(&r.config, "boots", NOW);
+    assert!(s.history.is_empty());
+    r.record(&mut s, "pan", SignalKind::View, None, Millis(NOW.0 + 3_600_000));
+    s.reset(&r.config, NOW);
+    assert!(s.history.is_empty());
+}
+
+#[test]
+fn a_repeated_neighbour_link_counts_once_and_is_explained_as_history() {
+    let (catalog, _) = Catalog::from_value(&shop()).unwrap();
+    let (nbrs, _) = Neighbours::from_json(
+        r#"{"format": 1, "items": {"boots": [["socks", 0.9], ["tent", 0.5], ["socks", 0.1]]}}"#,
+        &catalog,
+    )
+    .unwrap();
+    let mut r = Recommender::new(catalog, Some(nbrs), no_diversity());
+    let signals = viewed(&r, &["boots"]);
+    let out = r.rank_explained(&signals, &[], &home(1), NOW).unwrap();
+    let (socks, parts) = &out[0];
+    assert_eq!(socks.id, "socks");
+    assert!(parts.iter().all(|p| p.kind != ReasonKind::Promoted), "{parts:?}");
 }
