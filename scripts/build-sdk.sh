@@ -14,6 +14,9 @@ wasm-bindgen --target web --out-dir js-wrapper/wasm --out-name attune_wasm \
   --enable-sign-ext --enable-simd --enable-reference-types --enable-multivalue --enable-mutable-globals \
   wasm/attune_wasm_bg.wasm -o wasm/attune_wasm_bg.wasm)
 
-(cd js-wrapper && rm -rf dist && npx --no-install tsc -p tsconfig.build.json)
+# The shipped JavaScript without comments (they were a third of it, compressed); the .d.ts files
+# keep them for editors.
+(cd js-wrapper && rm -rf dist && npx --no-install tsc -p tsconfig.build.json --removeComments --declaration false \
+  && npx --no-install tsc -p tsconfig.build.json --emitDeclarationOnly)
 node scripts/size-report.mjs
 (cd js-wrapper && rm -f attune-sdk-*.tgz && npm pack --silent >/dev/null && ls attune-sdk-*.tgz)

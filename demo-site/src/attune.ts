@@ -3,6 +3,7 @@
 import { Attune, type SiteConfig } from '@attune/sdk';
 import configJson from './attune-config.json';
 import promptsJson from './attune-prompts.json';
+import recommendJson from './attune-recommend.json';
 import { byId } from './dom';
 import { renderCartCount } from './cart';
 
@@ -47,6 +48,13 @@ export async function startAttune(): Promise<AttuneInstance> {
     // The marketers' questions (edit and simulate them on /prompt-editor.html, whose "Try it in
     // the shop" button puts the edited config in this tab's sessionStorage).
     prompts: triedPrompts() ?? promptsJson,
+    // On-device recommendations: the catalogue (generated from src/catalogue.json by the Vite
+    // config), the neighbours sidecar (built offline by `attune-tools neighbours` from
+    // data/events.csv) and the ranking config (which tracked events are signals). Fetched in the
+    // background; the visitor's signals are kept on this device only while personalization is on.
+    catalog: '/attune-catalog.json',
+    neighbours: '/attune-neighbours.json',
+    recommend: recommendJson,
     onWarning: (e) => console.warn('[attune]', e.code, e.message),
   });
   window.attune = attune;

@@ -13,6 +13,12 @@ import { loadWasm, type WasmSource } from './wasm.js';
 import { showConsentBanner } from './banner.js';
 import { bridgeGoogleConsentMode, type Gtag } from './gcm.js';
 import { Prompts } from './prompts.js';
+import {
+  Recommendations,
+  type Recommendation,
+  type RecommendOptions,
+  type RecommendSource,
+} from './recommend.js';
 
 export interface AttuneOptions {
   /** Public routing id of the site, sent with every batch (1–64 of `A-Z a-z 0-9 _ -`). */
@@ -31,6 +37,17 @@ export interface AttuneOptions {
    * (`invalid_config` with every issue) and no prompt is shown; consent and tracking still work.
    */
   prompts?: object;
+  /**
+   * The site's catalogue for on-device recommendations (docs/recommendations.md): a URL on the
+   * site (JSON, or the binary form when the bytes start with `ATCAT\0`), the bytes, or the
+   * document as an object. Loaded in the background; problems go to `onWarning`
+   * (`invalid_catalog`), and recommendations are then empty.
+   */
+  catalog?: RecommendSource;
+  /** The optional neighbours sidecar (a URL or the document), read against the catalogue. */
+  neighbours?: RecommendSource;
+  /** The ranking config: weights, signal half-lives, `events` that are signals, rules. Problems go to `onWarning`. */
+  recommend?: object;
   /** UI components; `banner` defaults to true in a browser: shown when consent is needed. */
   ui?: { banner?: boolean };
   /** Corrupt or tampered state, storage fallback, refused events… The SDK keeps working (or stays silent). */
@@ -145,6 +162,8 @@ export class Attune {
   readonly consent: Consent;
   /** Progressive profiling: the questions to show, answers, and `mount` to let the SDK render them. */
   readonly prompts: Prompts;
+  /** On-device recommendations: the visitor's signals and controls, and `mount` to render a rail. */
+  readonly recommendations: Recommendations;
   readonly #sdk: AttuneSdk | undefined;
   readonly #onWarning: ((warning: AttuneError) => void) | undefined;
 
@@ -158,6 +177,7 @@ export class Attune {
     this.error = error;
     this.#onWarning = onWarning;
     this.consent = new Consent(this);
+    this.recommendations = new Recommendations(this);
     this.prompts = new Prompts(this, prompts !== undefined && this.#loadPrompts(prompts));
   }
 
@@ -201,6 +221,7 @@ export class Attune {
         () => attune?.consent.notify(true),
       );
       attune = new Attune(sdk, undefined, onWarning, options.prompts);
+      attune.recommendations.start(options);
       const wantsBanner = options.ui?.banner ?? true;
       if (wantsBanner && typeof document !== 'undefined' && attune.consent.get().needsBanner) {
         showConsentBanner(attune, { reopened: false });
@@ -239,6 +260,17 @@ export class Attune {
    */
   track(name: string, props: Record<string, unknown> | undefined, purpose: string): string | null {
     return this.call((sdk) => sdk.track(name, props, purpose));
+  }
+
+  /**
+   * Ranks the catalogue on this device (personal only under `personalization`), each result
+   * `because` of what. `[]` if the SDK or catalogue failed; rejects an `AttuneError` for bad options.
+   * ```ts
+   * const similar = await attune.recommend({ slot: 'similar', context: 'p01', k: 4 });
+   * ```
+   */
+  recommend(options?: RecommendOptions): Promise<Recommendation[]> {
+    return this.recommendations.recommend(options);
   }
 
   /**

@@ -7,6 +7,18 @@ export { Prompts } from './prompts.js';
 export type { MountedPrompt, PromptContext } from './prompts.js';
 export { PROMPT_STRINGS, PROMPT_TAG, renderPrompt } from './prompt.js';
 export type { AnswerValue, PromptHandlers, PromptOptions, PromptStrings } from './prompt.js';
+export { Recommendations } from './recommend.js';
+export type {
+  Reason,
+  Recommendation,
+  RecommendationSignals,
+  RecommendationSlot,
+  RecommendOptions,
+  RecommendSource,
+  SignalKind,
+} from './recommend.js';
+export { mountRecommendations, reasonText, RECS_STRINGS, RECS_TAG } from './recommend-ui.js';
+export type { RecommendationClick, RecommendationsElement, RecommendationsOptions, RecsStrings } from './recommend-ui.js';
 export { previewPrompts, simulatePrompts } from './simulate.js';
 export type { PromptScenario, Simulation } from './simulate.js';
 export { BUILT_IN_PURPOSES, validatePrompts } from './validate.js';

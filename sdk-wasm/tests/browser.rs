@@ -403,3 +403,55 @@ fn bad_catalogues_and_options_are_coded_errors() {
     assert_eq!(prop(&err, "field").as_string().as_deref(), Some("slot"));
     sdk.destroy();
 }
+
+#[wasm_bindgen_test]
+fn the_simd_fast_path_ranks_exactly_like_the_general_scan() {
+    use attune_core::recommend::{Catalog, RankRequest, RecConfig, Recommender, SignalKind, Signals};
+    let mut seed = 7u32;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        seed
+    };
+    let items: Vec<serde_json::Value> = (0..3000)
+        .map(|n| {
+            let embedding: Vec<f32> = (0..64).map(|_| (next() % 2001) as f32 / 1000.0 - 1.0).collect();
+            let tags: Vec<String> = (0..1 + next() % 5).map(|_| format!("t{}", next() % 40)).collect();
+            serde_json::json!({"id": format!("i{n}"), "title": "t", "url": "/", "tags": tags,
+                "popularity": next() % 1000, "available": next() % 10 != 0, "embedding": embedding})
+        })
+        .collect();
+    let (catalog, _) = Catalog::from_value(&serde_json::json!({"format": 1, "dim": 64, "items": items})).unwrap();
+    let now = attune_core::Millis(1_800_000_000_000);
+    let mut signals = Signals::default();
+    let config = RecConfig::default();
+    for k in 0..30u64 {
+        let item = format!("i{}", next() % 3000);
+        signals.record(
+            &config,
+            &item,
+            SignalKind::ALL[(k % 5) as usize],
+            Some(0.5),
+            attune_core::Millis(now.0 - k * 60_000),
+        );
+    }
+    let mut fast = Recommender::new(catalog.clone(), None, config.clone());
+    let mut general = Recommender::new(catalog, None, config);
+    general.set_generic_scan_only(true);
+    for req in [
+        RankRequest { k: 10, ..Default::default() },
+        RankRequest { k: 30, include_unavailable: true, exclude: vec!["i1".into(), "i2".into()], ..Default::default() },
+        RankRequest {
+            slot: attune_core::recommend::Slot::Similar,
+            k: 5,
+            context: vec!["i9".into()],
+            ..Default::default()
+        },
+    ] {
+        let a = fast.rank_explained(&signals, &[], &req, now).unwrap();
+        let b = general.rank_explained(&signals, &[], &req, now).unwrap();
+        assert_eq!(a.len(), req.k);
+        assert_eq!(a, b, "{req:?}");
+    }
+}

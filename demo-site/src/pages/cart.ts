@@ -2,13 +2,31 @@ import { markReady, showPrompt, startAttune, trackPageView } from '../attune';
 import { clearCart, readCart, removeFromCart } from '../cart';
 import { findProduct, formatPrice } from '../catalogue';
 import { byId, clear, h } from '../dom';
+import { mountRail } from '../recommendations';
 
 const attune = await startAttune();
 trackPageView(attune);
 
 const root = byId('cart');
 
+// "Goes well with your cart": neighbours of the cart's items (never the items themselves),
+// ranked on this device. Shown only while the cart has something in it.
+let rail: ReturnType<typeof mountRail> | undefined;
+function renderRail(): void {
+  const context = readCart().map((line) => line.productId);
+  if (context.length === 0) {
+    rail?.remove();
+    rail = undefined;
+  } else if (rail) {
+    rail.options = { ...rail.options, context };
+    void rail.refresh();
+  } else {
+    rail = mountRail(attune, byId('cart-recs'), 'cart', { slot: 'cart', context, k: 4 });
+  }
+}
+
 function render(): void {
+  renderRail();
   clear(root);
   const lines = readCart().flatMap((line) => {
     const product = findProduct(line.productId);

@@ -1,12 +1,11 @@
-import { markReady, showPrompt, startAttune, trackPageView, type AttuneInstance } from '../attune';
+import { isGranted, markReady, showPrompt, startAttune, trackPageView } from '../attune';
 import { categories, products } from '../catalogue';
 import { byId, clear, h } from '../dom';
-import { suggestions, watchPersonalizationConsent } from '../interests';
+import { mountRail } from '../recommendations';
 import { productCard } from '../ui';
 
 const attune = await startAttune();
 trackPageView(attune);
-watchPersonalizationConsent(attune);
 
 // --- catalogue with category filter -------------------------------------------------
 const grid = byId<HTMLUListElement>('product-grid');
@@ -34,30 +33,17 @@ for (const category of ['all', ...categories]) {
 }
 renderGrid();
 
-// --- "for you" row: personalized only with consent, computed on this device ----------
-function renderForYou(instance: AttuneInstance): void {
-  const { personalized, items } = suggestions(instance, 4);
-  byId('for-you-title').textContent = personalized ? 'Picked for you' : 'Popular right now';
-  byId('for-you-note').textContent = personalized
-    ? 'Based on the categories you looked at. This profile stays in your browser.'
-    : 'Turn on Personalization in the privacy settings to get suggestions based on what you browse.';
-  const list = byId('for-you-list');
-  clear(list);
-  items.forEach((product, slot) => {
-    list.appendChild(
-      productCard(product, {
-        className: 'recommendation',
-        onOpen: () => {
-          if (personalized) {
-            attune.track('recommendation_click', { productId: product.id, from: 'home', slot }, 'personalization');
-          }
-        },
-      }),
-    );
-  });
-}
-renderForYou(attune);
-if (attune.ready) attune.consent.onChange(() => renderForYou(attune));
+// --- "Recommended for you" / "Popular right now": ranked on this device by the SDK ---------
+mountRail(attune, byId('for-you-rail'), 'home', { slot: 'home', k: 4 });
+const note = byId('for-you-note');
+const renderNote = () => {
+  note.textContent =
+    attune.ready && isGranted(attune.consent.get(), 'personalization')
+      ? 'Picked in your browser from what you look at here; press “Why?” to see the reasons. Nothing about it leaves this device.'
+      : 'Turn on Personalization in the privacy settings to get suggestions based on what you browse.';
+};
+renderNote();
+attune.consent.onChange(renderNote);
 
 showPrompt(attune);
 markReady(attune);

@@ -1,13 +1,13 @@
+import { reasonText } from '@attune/sdk';
 import { markReady, showPrompt, startAttune, trackPageView } from '../attune';
 import { addToCart } from '../cart';
-import { findProduct, formatPrice, products } from '../catalogue';
+import { findProduct, formatPrice } from '../catalogue';
 import { byId, clear, h } from '../dom';
-import { noteInterest, watchPersonalizationConsent } from '../interests';
+import { TAG_LABELS } from '../recommendations';
 import { productCard } from '../ui';
 
 const attune = await startAttune();
 trackPageView(attune);
-watchPersonalizationConsent(attune);
 
 const id = new URLSearchParams(location.search).get('id');
 const product = findProduct(id);
@@ -21,8 +21,11 @@ if (!product) {
   byId('related').hidden = true;
 } else {
   document.title = `${product.title} — Attune Outfitters`;
+  // product_view is also a `view` signal for the recommender (src/attune-recommend.json), kept
+  // on this device only while personalization is on.
   attune.track('product_view', { productId: product.id, category: product.category }, 'analytics');
-  noteInterest(attune, product);
+  // Held in the SDK's memory-only buffer until the visitor decides; dropped if personalization is denied.
+  attune.track('product_interest', { productId: product.id, category: product.category }, 'personalization');
 
   const status = h('p', { id: 'cart-status', class: 'cart-status', role: 'status' });
   const add = h('button', { type: 'button', id: 'add-to-cart', class: 'primary' }, 'Add to cart');
@@ -47,22 +50,25 @@ if (!product) {
     ),
   );
 
-  // Related products: same category first, then the rest. Clicks on them are a
-  // personalization signal (which suggestion worked).
-  const related = [
-    ...products.filter((p) => p.category === product.category && p.id !== product.id),
-    ...products.filter((p) => p.category !== product.category),
-  ].slice(0, 4);
+  // Related products, ranked on this device by the SDK (`similar`: like this product, nudged by
+  // the visitor's own signals when personalization is on), drawn with the shop's own cards: the
+  // lower-level API, where <attune-recommendations> is the ready-made rail (home and cart pages).
+  // Clicks on them are tracked (which suggestion worked) and are a `click` signal.
   const list = byId('related-list');
-  related.forEach((p, slot) =>
-    list.appendChild(
-      productCard(p, {
+  void attune.recommend({ slot: 'similar', context: product.id, k: 4 }).then((related) => {
+    related.forEach((rec, slot) => {
+      const p = findProduct(rec.id);
+      if (!p) return;
+      const card = productCard(p, {
         className: 'recommendation',
-        onOpen: () =>
-          attune.track('recommendation_click', { productId: p.id, from: product.id, slot }, 'personalization'),
-      }),
-    ),
-  );
+        onOpen: () => attune.track('recommendation_click', { productId: p.id, from: product.id, slot }, 'personalization'),
+      });
+      const reason = rec.because[0];
+      if (reason) card.appendChild(h('p', { class: 'card-reason' }, reasonText(reason, 'similar', undefined, TAG_LABELS)));
+      list.appendChild(card);
+    });
+    byId('related').hidden = related.length === 0;
+  }, (e) => console.warn('[shop] no related products:', e));
 }
 
 showPrompt(attune);

@@ -62,7 +62,40 @@ function renderLog(): void {
   root.append(h('ol', { id: 'egress-log-list' }, ...items));
 }
 
+/** What the recommender keeps on this device (`attune:recs`), with the visitor's controls. */
+function renderSignals(): void {
+  const root = byId('rec-signals');
+  clear(root);
+  const recs = attune.recommendations;
+  const { history, muted } = recs.signals();
+  if (history.length === 0 && muted.length === 0) {
+    root.append(h('p', { id: 'rec-signals-empty' }, 'Nothing: no product you looked at is remembered on this device.'));
+    return;
+  }
+  const reset = h('button', { type: 'button', id: 'reset-interests', class: 'link-button' }, 'Forget what I looked at');
+  reset.addEventListener('click', () => {
+    recs.reset();
+    renderSignals();
+  });
+  root.append(
+    h('ul', { id: 'rec-signals-list' }, ...[...history].reverse().map((s) => h('li', {}, `${new Date(s.at).toLocaleString()} — ${s.kind} ${s.item}`))),
+    reset,
+  );
+  for (const tag of muted) {
+    const unmute = h('button', { type: 'button', class: 'link-button', 'data-tag': tag }, `Show “${tag}” again`);
+    unmute.addEventListener('click', () => {
+      recs.unmute(tag);
+      renderSignals();
+    });
+    root.append(h('p', {}, `Hidden from recommendations: ${tag} `, unmute));
+  }
+}
+
 renderManifest();
 renderLog();
-attune.consent.onChange(renderLog);
+renderSignals();
+attune.consent.onChange(() => {
+  renderLog();
+  renderSignals();
+});
 markReady(attune);

@@ -61,6 +61,7 @@ impl Engine {
         // A sidecar built for another catalogue refers to other indices: it is dropped.
         self.recs.neighbours = None;
         self.recs.catalog = catalog;
+        self.recs.warm_up(Millis(0));
         Ok(summary(kept, skipped, revision, issues, "invalid_catalog"))
     }
 

@@ -19,6 +19,7 @@
 //! candidates are then re-ranked for diversity (MMR), pins are placed, and each result's score
 //! is taken apart into reasons.
 
+use super::catalog::FastMap;
 use super::catalog::{Catalog, AVAILABLE};
 use super::config::{RecConfig, RuleAction, RuleTarget};
 use super::neighbours::Neighbours;
@@ -26,7 +27,7 @@ use super::signals::{SignalKind, Signals};
 use super::simd::{dot_i8, touch_sum};
 use super::{RankRequest, Reason, ReasonKind, RecError, Recommendation, Slot, MAX_K};
 use crate::time::Millis;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 /// A catalogue, its neighbours and the ranking config, with the buffers rankings reuse.
 #[derive(Clone, Debug, Default)]
@@ -35,6 +36,10 @@ pub struct Recommender {
     pub neighbours: Option<Neighbours>,
     pub config: RecConfig,
     scratch: Scratch,
+    /// Tests only: never take the SIMD fast path, to compare it with the general scan.
+    generic_only: bool,
+    /// Scan only this many items (the warm-up), `None`: all.
+    scan_limit: Option<usize>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -73,6 +78,15 @@ struct Source {
     share: f32,
 }
 
+/// One part of a score, by catalogue index (made into a [`Reason`] only if shown).
+struct Part {
+    kind: ReasonKind,
+    item: Option<u32>,
+    tag: Option<u32>,
+    signal: Option<SignalKind>,
+    weight: f32,
+}
+
 /// Everything a request's scores are made of, kept to explain the results.
 struct Plan {
     sources: Vec<Source>,
@@ -90,7 +104,33 @@ struct Plan {
 
 impl Recommender {
     pub fn new(catalog: Catalog, neighbours: Option<Neighbours>, config: RecConfig) -> Recommender {
-        Recommender { catalog, neighbours, config, scratch: Scratch::default() }
+        Recommender { catalog, neighbours, config, scratch: Scratch::default(), generic_only: false, scan_limit: None }
+    }
+
+    /// Ranks a small part of the catalogue a few times for a made-up visitor, so the browser
+    /// compiles the scan's optimised code now rather than during the first real ranking (a
+    /// first 100k-item scan in baseline code blocks for tens of milliseconds). About a
+    /// millisecond; nothing is kept.
+    pub fn warm_up(&mut self, now: Millis) {
+        let sample: Vec<String> =
+            (0..self.catalog.len().min(3) as u32).map(|i| self.catalog.item(i).id.clone()).collect();
+        let mut signals = Signals::default();
+        for id in &sample {
+            signals.record(&self.config, id, SignalKind::View, None, now);
+        }
+        self.scan_limit = Some(1000);
+        let request = RankRequest { k: 10, ..Default::default() };
+        for _ in 0..3 {
+            let _ = self.rank(&signals, &[], &request, now);
+        }
+        self.scan_limit = None;
+    }
+
+    /// For tests: rank with the general scan only (the SIMD fast path is an optimisation of it
+    /// and must give the same results).
+    #[doc(hidden)]
+    pub fn set_generic_scan_only(&mut self, on: bool) {
+        self.generic_only = on;
     }
 
     /// Records a signal the way the browser does (the offline replay calls this too).
@@ -119,7 +159,7 @@ impl Recommender {
         req: &RankRequest,
         now: Millis,
     ) -> Result<Vec<Recommendation>, RecError> {
-        Ok(self.rank_explained(signals, stated, req, now)?.into_iter().map(|(r, _)| r).collect())
+        Ok(self.rank_inner(signals, stated, req, now, false)?.into_iter().map(|(r, _)| r).collect())
     }
 
     /// [`Recommender::rank`], each result with *all* the parts of its score (negative ones
@@ -130,6 +170,17 @@ impl Recommender {
         stated: &[(String, f32)],
         req: &RankRequest,
         now: Millis,
+    ) -> Result<Vec<(Recommendation, Vec<Reason>)>, RecError> {
+        self.rank_inner(signals, stated, req, now, true)
+    }
+
+    fn rank_inner(
+        &mut self,
+        signals: &Signals,
+        stated: &[(String, f32)],
+        req: &RankRequest,
+        now: Millis,
+        all_parts: bool,
     ) -> Result<Vec<(Recommendation, Vec<Reason>)>, RecError> {
         if !(1..=MAX_K).contains(&req.k) {
             return Err(RecError::invalid("k", format!("expected a whole number from 1 to {MAX_K}, found {}", req.k)));
@@ -149,7 +200,8 @@ impl Recommender {
         let candidates = self.scan(req);
         let mut picked = self.diversify(candidates, req.k);
         let pinned = self.place_pins(&mut picked, req);
-        let out = picked.iter().map(|&(score, i)| self.explain(&plan, i, score, pinned.contains(&i))).collect();
+        let out =
+            picked.iter().map(|&(score, i)| self.explain(&plan, i, score, pinned.contains(&i), all_parts)).collect();
         self.clear();
         Ok(out)
     }
@@ -192,7 +244,7 @@ impl Recommender {
         let config = &self.config;
         // Per item: summed weight, newest time (then newest place in the history: signals at the
         // same millisecond count in the order they were recorded), strongest signal.
-        let mut by_item: HashMap<u32, (f32, (Millis, usize), SignalKind, f32)> = HashMap::new();
+        let mut by_item: FastMap<u32, (f32, (Millis, usize), SignalKind, f32)> = FastMap::default();
         for (place, s) in signals.history.iter().enumerate() {
             let Some(i) = c.position(&s.item) else { continue };
             let rule = config.signal(s.kind);
@@ -373,8 +425,81 @@ impl Recommender {
         }
     }
 
+    /// The scan's common case — dim 64, a visitor vector, no wanted or blocked tags, no tag
+    /// boosts — with the visitor widened once, a straight-line dot, bounds checked once up front
+    /// and only the tag weights read. `None`: not the common case.
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    fn scan_fast(&mut self, req: &RankRequest) -> Option<Vec<(f32, u32)>> {
+        let c = &self.catalog;
+        let s = &mut self.scratch;
+        let n = self.scan_limit.unwrap_or(usize::MAX).min(c.len());
+        if c.dim != 64
+            || s.visitor.len() != 64
+            || !req.any_tags.is_empty()
+            || s.tag_boost.iter().any(|w| *w != 0.0)
+            || s.tag_flags.iter().any(|f| *f != 0)
+        {
+            return None;
+        }
+        let keep =
+            if self.config.diversity > 0.0 { (req.k * 3).max(req.k + 10) } else { req.k } + pins(&self.config, req);
+        let w = self.config.weights;
+        let need_available = !req.include_unavailable;
+        let embedding_weight = w.embedding * s.visitor_scale;
+        let wide = super::simd::widen_64(&s.visitor);
+        assert!(
+            s.mask.len() >= n
+                && s.bonus.len() >= n
+                && c.flags.len() >= n
+                && c.popularity.len() >= n
+                && c.tag_norm.len() >= n
+                && c.emb_scale.len() >= n
+                && c.tag_off.len() > n
+                && c.emb.len() >= n * 64
+        );
+        // Catalog::build interns every tag id below tags.len() (= tag_weight.len(), see prepare),
+        // and tag_off is non-decreasing up to tag_ids.len().
+        assert!(c.tag_off[n] as usize <= c.tag_ids.len() && s.tag_weight.len() == c.tags.len());
+        let heap = &mut s.heap;
+        heap.clear();
+        let (mask, bonus, tw) = (&s.mask, &s.bonus, &s.tag_weight);
+        for i in 0..n {
+            // SAFETY: the indices below are within the lengths asserted above.
+            unsafe {
+                if *mask.get_unchecked(i) != 0 || (need_available && *c.flags.get_unchecked(i) & AVAILABLE == 0) {
+                    continue;
+                }
+                let mut score = w.popularity * *c.popularity.get_unchecked(i) + *bonus.get_unchecked(i);
+                let (lo, hi) = (*c.tag_off.get_unchecked(i) as usize, *c.tag_off.get_unchecked(i + 1) as usize);
+                let mut affinity = 0f32;
+                for k in lo..hi {
+                    affinity += *tw.get_unchecked(*c.tag_ids.get_unchecked(k) as usize);
+                }
+                score += affinity * *c.tag_norm.get_unchecked(i);
+                let scale = *c.emb_scale.get_unchecked(i);
+                if scale != 0.0 {
+                    let dot = super::simd::dot_64(&wide, c.emb.as_ptr().add(i * 64));
+                    score += embedding_weight * scale * dot as f32;
+                }
+                // An equal score never displaces a kept item: items come in index order.
+                if heap.len() < keep || score > heap.get_unchecked(0).0 {
+                    push(heap, keep, score, i as u32);
+                }
+            }
+        }
+        let mut out = heap.clone();
+        out.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        Some(out)
+    }
+
     /// The scan: every item that passes the filters, scored, the best kept in a min-heap.
     fn scan(&mut self, req: &RankRequest) -> Vec<(f32, u32)> {
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        if !self.generic_only {
+            if let Some(out) = self.scan_fast(req) {
+                return out;
+            }
+        }
         let c = &self.catalog;
         let s = &mut self.scratch;
         let keep =
@@ -390,7 +515,7 @@ impl Recommender {
             || s.tag_flags.iter().any(|f| *f != 0);
         let embedding_weight = if s.visitor.is_empty() { 0.0 } else { w.embedding * s.visitor_scale };
         let dim = c.dim;
-        for i in 0..c.len() {
+        for i in 0..self.scan_limit.unwrap_or(usize::MAX).min(c.len()) {
             if s.mask[i] != 0 || (need_available && c.flags[i] & AVAILABLE == 0) {
                 continue;
             }
@@ -512,11 +637,13 @@ impl Recommender {
     }
 
     /// Takes one result's score apart into reasons (all of them, then the top three).
-    fn explain(&self, plan: &Plan, i: u32, score: f32, pinned: bool) -> (Recommendation, Vec<Reason>) {
+    fn explain(&self, plan: &Plan, i: u32, score: f32, pinned: bool, all_parts: bool) -> (Recommendation, Vec<Reason>) {
         let parts = self.parts(plan, i);
-        let mut because: Vec<Reason> = parts.iter().filter(|r| r.weight > 1e-6).cloned().collect();
-        because.sort_unstable_by(|a, b| b.weight.total_cmp(&a.weight).then(a.kind.cmp(&b.kind)));
-        because.truncate(3);
+        let mut top: Vec<&Part> = parts.iter().filter(|r| r.weight > 1e-6).collect();
+        top.sort_unstable_by(|a, b| b.weight.total_cmp(&a.weight).then(a.kind.cmp(&b.kind)));
+        // Strings only for what is shown (or asked for): a ranking has ~25 parts per result.
+        let because = top.into_iter().take(3).map(|p| self.reason(p)).collect();
+        let parts = if all_parts { parts.iter().map(|p| self.reason(p)).collect() } else { Vec::new() };
         let text = self.catalog.item(i);
         let rec = Recommendation {
             id: text.id.clone(),
@@ -530,32 +657,33 @@ impl Recommender {
         (rec, parts)
     }
 
+    fn reason(&self, p: &Part) -> Reason {
+        let c = &self.catalog;
+        Reason {
+            kind: p.kind,
+            item: p.item.map(|i| c.item(i).id.clone()),
+            title: p.item.map(|i| c.item(i).title.clone()),
+            signal: p.signal.map(SignalKind::name),
+            tag: p.tag.map(|t| c.tag(t).to_owned()),
+            weight: p.weight,
+        }
+    }
+
     /// Every part of item `i`'s score, merged by cause. They add up to the scan's score.
-    fn parts(&self, plan: &Plan, i: u32) -> Vec<Reason> {
+    fn parts(&self, plan: &Plan, i: u32) -> Vec<Part> {
         let c = &self.catalog;
         let s = &self.scratch;
         let w = self.config.weights;
         let u = i as usize;
-        let mut parts: Vec<Reason> = Vec::new();
+        let mut parts: Vec<Part> = Vec::new();
         let mut add =
             |kind: ReasonKind, item: Option<u32>, tag: Option<u32>, signal: Option<SignalKind>, weight: f32| {
                 if weight == 0.0 || !weight.is_finite() {
                     return;
                 }
-                match parts.iter_mut().find(|r| {
-                    r.kind == kind
-                        && r.item.as_deref() == item.map(|i| c.item(i).id.as_str())
-                        && r.tag.as_deref() == tag.map(|t| c.tag(t))
-                }) {
+                match parts.iter_mut().find(|r| r.kind == kind && r.item == item && r.tag == tag) {
                     Some(r) => r.weight += weight,
-                    None => parts.push(Reason {
-                        kind,
-                        item: item.map(|i| c.item(i).id.clone()),
-                        title: item.map(|i| c.item(i).title.clone()),
-                        signal: signal.map(SignalKind::name),
-                        tag: tag.map(|t| c.tag(t).to_owned()),
-                        weight,
-                    }),
+                    None => parts.push(Part { kind, item, tag, signal, weight }),
                 }
             };
         let source_kind = |src: &Source| if src.context { ReasonKind::Context } else { ReasonKind::History };
