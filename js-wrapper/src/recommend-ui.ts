@@ -183,6 +183,7 @@ function define(): void {
       const panel = el('div', { class: 'why', id: `attune-why-${n}`, hidden: '' });
       const reasons = el('ul');
       const labels = this.options.labels ?? {};
+      if (rec.pinned) reasons.append(el('li', {}, strings.promoted));
       for (const reason of rec.because) reasons.append(el('li', {}, reasonText(reason, slot, strings, labels)));
       const controls = el('div', { class: 'controls' });
       const recs = this.attune!.recommendations;

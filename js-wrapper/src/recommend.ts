@@ -33,6 +33,8 @@ export interface Recommendation {
   score: number;
   /** The largest positive parts of the score (at most three), largest first. */
   because: Reason[];
+  /** The site pinned it to its place (a rule). */
+  pinned?: true;
 }
 
 export interface RecommendOptions {
@@ -56,6 +58,8 @@ export interface RecommendOptions {
 export interface RecommendationSignals {
   history: { item: string; kind: SignalKind; at: number; ratio?: number }[];
   muted: string[];
+  /** Each tag's last mute or unmute (`[tag, at, muted]`), for merging tabs. */
+  mutes: [string, number, boolean][];
   /** Items the visitor asked to forget, and when. */
   forgotten: [string, number][];
   resetAt: number;
@@ -100,7 +104,7 @@ function recoded<T>(code: string, f: () => T): T {
   }
 }
 
-const EMPTY: RecommendationSignals = { history: [], muted: [], forgotten: [], resetAt: 0 };
+const EMPTY: RecommendationSignals = { history: [], muted: [], mutes: [], forgotten: [], resetAt: 0 };
 
 /** `attune.recommendations`: the visitor's signals and controls (kept only under `personalization`), and `mount`. */
 export class Recommendations {

@@ -196,7 +196,7 @@ describe('loading the catalogue', () => {
     expect(inert.ready).toBe(false);
     expect(await inert.recommend({ k: 3 })).toEqual([]);
     expect(inert.recommendations.signal('view', 'a1')).toBe(false);
-    expect(inert.recommendations.signals()).toEqual({ history: [], muted: [], forgotten: [], resetAt: 0 });
+    expect(inert.recommendations.signals()).toEqual({ history: [], muted: [], mutes: [], forgotten: [], resetAt: 0 });
     expect(inert.recommendations.mount({} as Element)).toBeNull(); // no document under Node
     expect(() => mountRecommendations({} as Element, inert)).toThrow(expect.objectContaining({ code: 'no_dom' }));
   });
