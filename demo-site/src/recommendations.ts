@@ -16,7 +16,7 @@ export function mountRail(attune: AttuneInstance, host: HTMLElement, from: strin
   const rail = mountRecommendations(host, attune, { labels: TAG_LABELS, ...options });
   rail.addEventListener('attune-recommendation-click', (event) => {
     const { id, position } = (event as CustomEvent<RecommendationClick>).detail;
-    attune.track('recommendation_click', { productId: id, from, slot: position }, 'personalization');
+    attune.track('recommendation_click', { productId: id, from, position }, 'personalization');
   });
   return rail;
 }

@@ -29,7 +29,8 @@ button {
   border: 0; border-radius: 2px; padding: 2px 0; margin-top: 6px; text-align: start;
   text-decoration: underline; text-underline-offset: 2px;
 }
-.why { margin-top: 6px; padding: 6px 10px; border-inline-start: 3px solid var(--_accent); font-size: .9em; }
+.why { margin-top: 6px; padding: 6px 10px; border-inline-start: 3px solid var(--_accent); font-size: .9em; color: var(--_muted); }
+.empty { color: var(--_muted); margin: 0; }
 .why[hidden] { display: none; }
 .why ul { margin: 0; padding-inline-start: 1.1em; }
 .controls { display: flex; flex-direction: column; align-items: flex-start; }

@@ -33,6 +33,7 @@ export const RECS_STRINGS = {
   mute: 'Don’t show {tag}',
   forget: 'Forget {item}',
   updated: 'Recommendations updated.',
+  empty: 'Nothing more to suggest here right now.',
 };
 
 export type RecsStrings = typeof RECS_STRINGS;
@@ -63,7 +64,8 @@ export interface RecommendationsElement extends HTMLElement {
 
 const DID: Record<string, keyof RecsStrings> = { view: 'viewed', click: 'clicked', cart: 'added', purchase: 'bought', dwell: 'dwelled' };
 
-const fill = (text: string, item: string, tag: string) => text.split('{item}').join(item).split('{tag}').join(tag);
+const fill = (text: string | undefined, item: string, tag: string) =>
+  (text ?? '').split('{item}').join(item).split('{tag}').join(tag);
 const label = (labels: Record<string, string>, tag: string) => (Object.hasOwn(labels, tag) ? labels[tag]! : tag);
 const list = (v: string | string[] | undefined) => (v === undefined ? [] : ([] as string[]).concat(v));
 
@@ -85,7 +87,8 @@ export function reasonText(
         : reason.kind === 'popular'
           ? reason.tag ? 'popularIn' : 'popular'
           : reason.kind;
-  return fill(strings[key], reason.title ?? reason.item ?? '', label(labels, reason.tag ?? ''));
+  // A reason kind this version does not know (a newer core) reads as nothing rather than failing.
+  return fill(Object.hasOwn(strings, key) ? strings[key] : '', reason.title ?? reason.item ?? '', label(labels, reason.tag ?? ''));
 }
 
 /** http(s) only: a catalogue cannot smuggle in `javascript:`. */
@@ -123,13 +126,25 @@ function define(): void {
     }
 
     connectedCallback(): void {
-      this.#stop ??= this.attune?.consent.onChange(() => void this.refresh());
+      if (this.#stop || !this.attune) return;
+      const offConsent = this.attune.consent.onChange(() => void this.refresh());
+      // A control used in another rail (or tab) changes this one's next answer too.
+      const offSignals = this.attune.recommendations.onChange(() => {
+        if (!this.#busy) void this.refresh();
+      });
+      this.#stop = () => {
+        offConsent();
+        offSignals();
+      };
     }
 
     disconnectedCallback(): void {
       this.#stop?.();
       this.#stop = undefined;
     }
+
+    /** A control of this rail is being applied (it refreshes and places focus itself). */
+    #busy = false;
 
     get #strings(): RecsStrings {
       return { ...RECS_STRINGS, ...this.options.strings };
@@ -150,7 +165,13 @@ function define(): void {
       } catch (e) {
         attune.warn(toAttuneError(e));
       }
-      if (run === this.#run) this.#render(items);
+      if (run !== this.#run) return;
+      try {
+        this.#render(items);
+      } catch (e) {
+        // Drawing never throws into the page (a bad `strings` override, an unexpected reason).
+        attune.warn(toAttuneError(e));
+      }
     }
 
     #render(items: Recommendation[]): void {
@@ -158,22 +179,26 @@ function define(): void {
       const slot = this.options.slot ?? 'home';
       const personal = items.some((r) => r.because.some((b) => /^(history|interest|stated)$/.test(b.kind)));
       const heading = slot === 'home' ? (personal ? strings.forYou : strings.popular) : strings[slot];
-      this.hidden = items.length === 0;
+      // Empty at first: hidden. Emptied by the visitor's own control: says so, and stays
+      // where their focus is.
+      this.hidden = items.length === 0 && !this.#busy;
       this.dataset.attunePersonal = String(personal);
       const section = el('section', heading ? { 'aria-labelledby': 'attune-recs-heading' } : {});
       if (heading) section.append(el('h2', { id: 'attune-recs-heading', tabindex: '-1' }, heading));
       const rail = el('ul', { role: 'list' });
       items.forEach((rec, n) => rail.append(this.#item(rec, n, slot, strings)));
-      section.append(rail);
+      section.append(items.length > 0 ? rail : el('p', { class: 'empty', tabindex: '-1' }, strings.empty));
       this.#rail.replaceChildren(section);
     }
 
     #item(rec: Recommendation, n: number, slot: RecommendationSlot, strings: RecsStrings): HTMLLIElement {
       const li = el('li', { 'data-attune-item': rec.id });
       const href = safeUrl(rec.url);
-      const link = el('a', href ? { href, 'data-attune-action': 'open' } : { 'data-attune-action': 'open' });
+      // Without a safe URL, the title is plain text (a link without href cannot take focus).
+      const link = el(href ? 'a' : 'span', href ? { href, 'data-attune-action': 'open' } : { class: 'link-less' });
       const image = safeUrl(rec.image);
-      if (image) link.append(el('img', { src: image, alt: '', loading: 'lazy' }));
+      // The image host learns which items were shown, not from which page or to whom.
+      if (image) link.append(el('img', { src: image, alt: '', loading: 'lazy', referrerpolicy: 'no-referrer' }));
       link.append(el('span', { class: 'title', id: `attune-recs-title-${n}` }, rec.title));
       link.addEventListener('click', () => {
         const detail: RecommendationClick = { id: rec.id, slot, position: n, recommendation: rec };
@@ -244,12 +269,21 @@ function define(): void {
 
     /** Runs a control, asks again; focus goes to the item now at `n`. */
     async #after(act: () => void, n: number): Promise<void> {
-      act();
-      this.#status.textContent = '';
-      await this.refresh();
-      const links = this.#rail.querySelectorAll<HTMLElement>('li > a');
-      (links[Math.min(n, links.length - 1)] ?? this.#rail.querySelector('h2'))?.focus();
-      this.#status.textContent = this.#strings.updated;
+      this.#busy = true;
+      try {
+        act();
+        this.#status.textContent = '';
+        const run = this.#run + 1;
+        await this.refresh();
+        if (run !== this.#run) return; // a newer refresh owns the rail (and the focus)
+        const items = this.#rail.querySelectorAll('li[data-attune-item]');
+        const item = items[Math.min(n, items.length - 1)];
+        const target = item?.querySelector<HTMLElement>('a[href]') ?? item?.querySelector<HTMLElement>('[data-attune-action="why"]');
+        (target ?? this.#rail.querySelector<HTMLElement>('.empty, h2'))?.focus();
+        this.#status.textContent = this.#strings.updated;
+      } finally {
+        this.#busy = false;
+      }
     }
   }
 

@@ -78,7 +78,13 @@ async function read(source: RecommendSource, field: string): Promise<Uint8Array 
   if (typeof source === 'string' || source instanceof URL) {
     let response: Response;
     try {
-      response = await fetch(source);
+      // A plain GET of a public file: no cookies, no referrer (the page's URL says what the
+      // visitor is doing), and not forever.
+      response = await fetch(source, {
+        credentials: 'omit',
+        referrerPolicy: 'no-referrer',
+        signal: AbortSignal.timeout(LOAD_TIMEOUT_MS),
+      });
     } catch (e) {
       throw new AttuneError(`could not fetch ${String(source)}: ${toAttuneError(e).message}`, `invalid_${field}`, field);
     }
@@ -104,6 +110,9 @@ function recoded<T>(code: string, f: () => T): T {
   }
 }
 
+/** After this, a catalogue or sidecar that has not arrived counts as failed (fail closed). */
+const LOAD_TIMEOUT_MS = 30_000;
+
 const EMPTY: RecommendationSignals = { history: [], muted: [], mutes: [], forgotten: [], resetAt: 0 };
 
 /** `attune.recommendations`: the visitor's signals and controls (kept only under `personalization`), and `mount`. */
@@ -112,6 +121,7 @@ export class Recommendations {
   #loading: Promise<void> = Promise.resolve();
   /** A catalogue was given (so "no catalogue" means it failed to load). */
   #configured = false;
+  readonly #listeners = new Set<() => void>();
 
   /** @internal */
   constructor(owner: Attune) {
@@ -137,15 +147,42 @@ export class Recommendations {
     // A later task: never in the way of init or the banner.
     await new Promise((resolve) => setTimeout(resolve, 0));
     const owner = this.#owner;
+    // Both requests start together; the optional sidecar failing never costs the catalogue.
+    const pending = neighbours === undefined ? undefined : read(neighbours, 'neighbours');
+    pending?.catch(() => undefined);
     try {
-      const [items, links] = await Promise.all([read(catalog, 'catalog'), neighbours && read(neighbours, 'neighbours')]);
+      const items = await read(catalog, 'catalog');
       const bytes = typeof items === 'string' ? new TextEncoder().encode(items) : items;
-      if (owner.call((sdk) => recoded('invalid_catalog', () => sdk.setCatalog(bytes))) === null || !links) return;
+      if (owner.call((sdk) => recoded('invalid_catalog', () => sdk.setCatalog(bytes))) === null) return;
+    } catch (e) {
+      owner.warn(toAttuneError(e, 'invalid_catalog'));
+      return;
+    }
+    if (!pending) return;
+    try {
+      const links = await pending;
       const json = typeof links === 'string' ? links : new TextDecoder().decode(links);
       owner.call((sdk) => recoded('invalid_neighbours', () => sdk.setNeighbours(json)));
     } catch (e) {
-      owner.warn(toAttuneError(e, 'invalid_catalog'));
+      owner.warn(toAttuneError(e, 'invalid_neighbours'));
     }
+  }
+
+  /** @internal Calls `listener` after a control or signal changed what is stored; returns an unsubscribe. */
+  onChange(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #changed<T>(result: T): T {
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener();
+      } catch (e) {
+        this.#owner.warn(toAttuneError(e));
+      }
+    }
+    return result;
   }
 
   /** See `Attune.recommend`. */
@@ -174,26 +211,26 @@ export class Recommendations {
 
   /** Records what the visitor did with an item; false if not (no personalization, or bad input: see `onWarning`). */
   signal(kind: SignalKind, item: string, options: { ratio?: number } = {}): boolean {
-    return this.#owner.call((sdk) => sdk.recordSignal(item, kind, options.ratio)) === true;
+    return this.#changed(this.#owner.call((sdk) => sdk.recordSignal(item, kind, options.ratio)) === true);
   }
 
   /** Forgets every signal about `item`. */
   forget(item: string): void {
-    this.#owner.call((sdk) => sdk.forgetItem(item));
+    this.#changed(this.#owner.call((sdk) => sdk.forgetItem(item)));
   }
 
   /** Never recommends items with `tag`; false (nothing stored) without personalization. */
   mute(tag: string): boolean {
-    return this.#owner.call((sdk) => sdk.muteTag(tag)) === true;
+    return this.#changed(this.#owner.call((sdk) => sdk.muteTag(tag)) === true);
   }
 
   unmute(tag: string): void {
-    this.#owner.call((sdk) => sdk.unmuteTag(tag));
+    this.#changed(this.#owner.call((sdk) => sdk.unmuteTag(tag)));
   }
 
   /** Forgets every signal up to now (muted tags stay muted). */
   reset(): void {
-    this.#owner.call((sdk) => sdk.resetInterests());
+    this.#changed(this.#owner.call((sdk) => sdk.resetInterests()));
   }
 
   /** What is stored, for a privacy page. */

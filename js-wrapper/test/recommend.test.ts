@@ -158,10 +158,25 @@ describe('loading the catalogue', () => {
     const attune = await start({ catalog: '/catalog.atcat', neighbours: '/neighbours.json', recommend: undefined });
     expect(fetched).toEqual([]); // init did not wait for it
     const recs = await attune.recommend({ slot: 'similar', context: 'b1' });
-    expect(fetched).toEqual(['/catalog.atcat', '/neighbours.json']);
+    expect(fetched.sort()).toEqual(['/catalog.atcat', '/neighbours.json']); // fetched together
     expect(recs.map((r) => [r.id, r.title])).toEqual([['b2', 'Binary Two']]);
     expect(recs[0]!.because.map((b) => b.kind)).toContain('context');
     expect(warnings).toEqual([]);
+  });
+
+  it('a sidecar that fails costs only the sidecar; requests carry no cookies or referrer', async () => {
+    const inits: (RequestInit | undefined)[] = [];
+    vi.stubGlobal('fetch', async (url: string, init?: RequestInit) => {
+      inits.push(init);
+      if (url === '/catalog.atcat') return new Response(binaryCatalog() as Uint8Array<ArrayBuffer>);
+      return new Response('missing', { status: 404 });
+    });
+    const attune = await start({ catalog: '/catalog.atcat', neighbours: '/missing.json', recommend: undefined });
+    const recs = await attune.recommend({ slot: 'similar', context: 'b1' });
+    expect(recs.map((r) => r.id)).toEqual(['b2']);
+    expect(warnings.map((w) => [w.code, w.field])).toEqual([['invalid_neighbours', 'neighbours']]);
+    for (const init of inits) expect(init).toMatchObject({ credentials: 'omit', referrerPolicy: 'no-referrer' });
+    expect(inits).toHaveLength(2);
   });
 
   it('a catalogue that cannot be fetched or read is reported, and recommendations are empty', async () => {

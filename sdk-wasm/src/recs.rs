@@ -89,7 +89,8 @@ impl AttuneSdk {
         })
     }
 
-    /// The visitor's signals, muted tags and what they asked to forget (`{history, muted}`).
+    /// The visitor's signals, muted tags and what they asked to forget
+    /// (`{v, history, muted, mutes, forgotten, resetAt}`).
     #[wasm_bindgen(js_name = recommendationSignals)]
     pub fn recommendation_signals(&self) -> JsValue {
         let mut state = self.inner.borrow_mut();

@@ -289,7 +289,7 @@ e2eTest(env, 'product and cart pages: "similar" and "cart" rails, explained, and
     'recommendation_click at the collector',
   );
   const click = events.find((e) => e.name === 'recommendation_click');
-  assert.deepEqual(click.props, { productId: cartIds[0], from: 'cart', slot: 0 });
+  assert.deepEqual(click.props, { productId: cartIds[0], from: 'cart', position: 0 });
   const history = await s.page.evaluate(() => window.attune.recommendations.signals().history.map((h) => [h.item, h.kind]));
   assert.ok(history.some(([item, kind]) => item === cartIds[0] && kind === 'click'), `the click is a signal: ${JSON.stringify(history)}`);
   assertClean(s);

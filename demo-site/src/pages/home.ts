@@ -39,7 +39,7 @@ const note = byId('for-you-note');
 const renderNote = () => {
   note.textContent =
     attune.ready && isGranted(attune.consent.get(), 'personalization')
-      ? 'Picked in your browser from what you look at here; press “Why?” to see the reasons. Nothing about it leaves this device.'
+      ? 'Picked in your browser from what you look at here; press “Why?” to see the reasons. What you browse stays on this device; only a click on a suggestion is counted (which product, and where it was shown).'
       : 'Turn on Personalization in the privacy settings to get suggestions based on what you browse.';
 };
 renderNote();

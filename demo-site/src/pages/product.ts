@@ -61,14 +61,17 @@ if (!product) {
       if (!p) return;
       const card = productCard(p, {
         className: 'recommendation',
-        onOpen: () => attune.track('recommendation_click', { productId: p.id, from: product.id, slot }, 'personalization'),
+        onOpen: () => attune.track('recommendation_click', { productId: p.id, from: product.id, position: slot }, 'personalization'),
       });
       const reason = rec.because[0];
       if (reason) card.appendChild(h('p', { class: 'card-reason' }, reasonText(reason, 'similar', undefined, TAG_LABELS)));
       list.appendChild(card);
     });
     byId('related').hidden = related.length === 0;
-  }, (e) => console.warn('[shop] no related products:', e));
+  }, (e) => {
+    byId('related').hidden = true;
+    console.warn('[shop] no related products:', e);
+  });
 }
 
 showPrompt(attune);
