@@ -111,13 +111,14 @@ impl Recommender {
             let (q, scale) = c.embedding(i).expect("has an embedding");
             let total = w.embedding * plan.visitor_scale * scale * dot_i8(&s.visitor, q) as f32;
             let in_profile = |src: &&Source| !(src.context && plan.cart);
+            let dot = dot_against(q);
             let shares: Vec<(&Source, f32)> = plan
                 .sources
                 .iter()
                 .filter(in_profile)
                 .filter_map(|src| {
                     let (qs, ss) = c.embedding(src.item)?;
-                    Some((src, src.weight * ss * scale * dot_i8(qs, q) as f32))
+                    Some((src, src.weight * ss * scale * dot(qs) as f32))
                 })
                 .collect();
             let sum: f32 = shares.iter().map(|x| x.1).sum();
@@ -130,5 +131,20 @@ impl Recommender {
             }
         }
         parts
+    }
+}
+
+/// `dot_i8(q, ·)` for many vectors against one: with SIMD128 and 64 dimensions, `q` is widened
+/// once and each product is straight-line (the same integer either way).
+fn dot_against(q: &[i8]) -> impl Fn(&[i8]) -> i32 + '_ {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    let wide = (q.len() == 64).then(|| crate::recommend::simd::widen_64(q));
+    move |other: &[i8]| {
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        if let (Some(wide), 64) = (&wide, other.len()) {
+            // SAFETY: `other` has 64 readable bytes.
+            return unsafe { crate::recommend::simd::dot_64(wide, other.as_ptr()) };
+        }
+        dot_i8(q, other)
     }
 }
