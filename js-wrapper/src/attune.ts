@@ -13,6 +13,7 @@ import { loadWasm, type WasmSource } from './wasm.js';
 import { showConsentBanner } from './banner.js';
 import { bridgeGoogleConsentMode, type Gtag } from './gcm.js';
 import { Prompts } from './prompts.js';
+import { Privacy } from './privacy.js';
 import {
   Recommendations,
   type Recommendation,
@@ -136,6 +137,9 @@ export class Consent {
   /** @internal Tells every listener about the current state (after a change here or in another tab). */
   notify(elsewhere = false): void {
     this.changedElsewhere = elsewhere;
+    // A grant of a purpose that sends data makes the device key (once).
+    void this.#owner.privacy.ensureDeviceKey();
+    this.#owner.privacy.notify();
     const view = this.get();
     for (const listener of [...this.#listeners]) {
       try {
@@ -164,6 +168,8 @@ export class Attune {
   readonly prompts: Prompts;
   /** On-device recommendations: the visitor's signals and controls, and `mount` to render a rail. */
   readonly recommendations: Recommendations;
+  /** The privacy centre's data and rights: see, export and delete, here and on the server. */
+  readonly privacy: Privacy;
   readonly #sdk: AttuneSdk | undefined;
   readonly #onWarning: ((warning: AttuneError) => void) | undefined;
 
@@ -178,6 +184,7 @@ export class Attune {
     this.#onWarning = onWarning;
     this.consent = new Consent(this);
     this.recommendations = new Recommendations(this);
+    this.privacy = new Privacy(this);
     this.prompts = new Prompts(this, prompts !== undefined && this.#loadPrompts(prompts));
   }
 
@@ -223,6 +230,8 @@ export class Attune {
       attune = new Attune(sdk, undefined, onWarning, options.prompts);
       attune.recommendations.start(options);
       const wantsBanner = options.ui?.banner ?? true;
+      attune.privacy.banner = wantsBanner;
+      void attune.privacy.ensureDeviceKey();
       if (wantsBanner && typeof document !== 'undefined' && attune.consent.get().needsBanner) {
         showConsentBanner(attune, { reopened: false });
       }

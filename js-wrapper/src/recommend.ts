@@ -174,6 +174,11 @@ export class Recommendations {
     return () => this.#listeners.delete(listener);
   }
 
+  /** @internal Tells the listeners stored signals changed elsewhere (the privacy centre). */
+  notify(): void {
+    this.#changed(undefined);
+  }
+
   #changed<T>(result: T): T {
     for (const listener of [...this.#listeners]) {
       try {

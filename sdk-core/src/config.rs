@@ -132,6 +132,10 @@ pub struct EgressConfig {
     /// Granted events waiting to be sent (1–10000); oldest dropped first.
     #[cfg_attr(feature = "typescript", ts(as = "Option<u32>", optional))]
     pub max_queued_events: u32,
+    /// Days the egress log keeps a sent payload on the device for the visitor (1–3650; default
+    /// 30); older entries are purged when the SDK starts and whenever the log is read.
+    #[cfg_attr(feature = "typescript", ts(as = "Option<u32>", optional))]
+    pub log_retention_days: u32,
 }
 
 fn one() -> u32 {
@@ -174,7 +178,13 @@ impl Default for BannerText {
 
 impl Default for EgressConfig {
     fn default() -> Self {
-        Self { flush_interval_ms: 2000, max_batch_events: 50, pre_consent_buffer: 100, max_queued_events: 1000 }
+        Self {
+            flush_interval_ms: 2000,
+            max_batch_events: 50,
+            pre_consent_buffer: 100,
+            max_queued_events: 1000,
+            log_retention_days: 30,
+        }
     }
 }
 
@@ -370,6 +380,7 @@ impl ValidConfig {
             ("egress.maxBatchEvents", egress.max_batch_events, 1..=500),
             ("egress.preConsentBuffer", egress.pre_consent_buffer, 0..=1000),
             ("egress.maxQueuedEvents", egress.max_queued_events, 1..=10_000),
+            ("egress.logRetentionDays", egress.log_retention_days, 1..=3650),
         ] {
             if !range.contains(&value) {
                 issue(path.into(), format!("expected {} to {}, found {value}", range.start(), range.end()));

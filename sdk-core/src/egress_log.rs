@@ -140,6 +140,14 @@ impl EgressLog {
         }
     }
 
+    /// Drops the entries sent before `cut` (the log's retention); returns whether any went.
+    pub fn purge_before(&mut self, cut: Millis) -> bool {
+        let before = self.entries.len();
+        self.entries.retain(|(e, _)| e["at"].as_u64().is_some_and(|at| at >= cut.0));
+        self.bytes = self.entries.iter().map(|(_, size)| size).sum();
+        self.entries.len() != before
+    }
+
     /// Oldest first.
     pub fn entries(&self) -> impl Iterator<Item = &Value> {
         self.entries.iter().map(|(e, _)| e)
@@ -158,6 +166,18 @@ impl EgressLog {
 mod tests {
     use super::*;
     use serde_json::Map;
+
+    #[test]
+    fn entries_older_than_the_retention_are_purged() {
+        let mut log = EgressLog::default();
+        for at in [100, 200, 300] {
+            log.push(payload(at, 1));
+        }
+        assert!(log.purge_before(Millis(200)));
+        let kept: Vec<u64> = log.entries().map(|e| e["at"].as_u64().unwrap()).collect();
+        assert_eq!(kept, [200, 300]);
+        assert!(!log.purge_before(Millis(150)));
+    }
 
     fn payload(at: u64, events: usize) -> SentPayload {
         let event = Event {

@@ -19,6 +19,7 @@ use crate::egress_log::{EgressLog, SendOutcome, SentPayload, Transport};
 use crate::error::ErrorCode;
 use crate::ids::IdGenerator;
 use crate::manifest::EgressManifest;
+use crate::privacy::DeviceKey;
 use crate::profiling::config::ProfilingConfig;
 use crate::profiling::scheduler::ProfileState;
 use crate::pseudonym::PseudonymousIds;
@@ -103,6 +104,10 @@ struct BatchBody<'a> {
     site_id: &'a str,
     sent_at: Millis,
     consent: BatchConsent<'a>,
+    /// SHA-256 of the device's public key, with batches that carry a pseudonymous id: the
+    /// collector files the ids under it, so a signed request can reach them (see `privacy`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    device: Option<&'a str>,
     events: Vec<Event>,
 }
 
@@ -134,6 +139,20 @@ pub struct Engine {
     rec_signals: RecSignals,
     /// This page was viewed (counted once the visit may be counted).
     page_seen: bool,
+    /// The device key, as last read from storage (the bindings keep it current).
+    device: Option<DeviceKey>,
+    /// When this tab last had the visitor's server-side data erased: nothing captured up to
+    /// then leaves (the next device key carries it to other tabs).
+    erased_at: Option<Millis>,
+}
+
+/// The bounds of the door out, from the config.
+fn limits(config: &ValidConfig) -> Limits {
+    Limits {
+        buffer: config.egress.pre_consent_buffer as usize,
+        outbox: config.egress.max_queued_events as usize,
+        outbox_bytes: MAX_QUEUED_BYTES,
+    }
 }
 
 /// A purpose's status among resolved states; a purpose not among them is denied.
@@ -194,11 +213,7 @@ impl Engine {
                 ConsentLog::default()
             }
         };
-        let limits = Limits {
-            buffer: config.egress.pre_consent_buffer as usize,
-            outbox: config.egress.max_queued_events as usize,
-            outbox_bytes: MAX_QUEUED_BYTES,
-        };
+        let limits = limits(&config);
         let engine = Self {
             config,
             site_id: site_id.to_owned(),
@@ -216,6 +231,8 @@ impl Engine {
             recs: Recommender::default(),
             rec_signals: RecSignals::default(),
             page_seen: false,
+            device: None,
+            erased_at: None,
         };
         Ok((engine, warnings))
     }
@@ -292,9 +309,20 @@ impl Engine {
     fn sync_egress(&mut self, now: Millis) -> Vec<PurposeState> {
         let grants = self.grants(now);
         let allowed = |p: &PurposeId, at: Millis| grants.allowed(p, at);
-        self.egress.apply_consent(allowed);
-        self.pseudonyms.retain(|p, since| allowed(p, since) == Status::Granted);
-        self.sent.forget_ids(|p, ts| PurposeId::parse(p).is_ok_and(|p| allowed(&p, ts) == Status::Granted));
+        // What was captured before the visitor had the server's copy erased never leaves.
+        let erased = self.device.as_ref().and_then(|d| d.erased_before).max(self.erased_at);
+        let leaves = |p: &PurposeId, at: Millis| {
+            if erased.is_some_and(|cut| at <= cut) {
+                Status::Denied
+            } else {
+                allowed(p, at)
+            }
+        };
+        self.egress.apply_consent(leaves);
+        self.pseudonyms.retain(|p, since| leaves(p, since) == Status::Granted);
+        self.sent.forget_ids(|p, ts| PurposeId::parse(p).is_ok_and(|p| leaves(&p, ts) == Status::Granted));
+        let retention = u64::from(self.config.egress.log_retention_days) * Millis::DAY;
+        self.sent.purge_before(Millis(now.0.saturating_sub(retention)));
         // Answers and prompt history live only while their question's purpose is granted (answers
         // also only within their retention); the visit only while some question's is.
         self.profile.answers.retain(|a| a.expires > now && allowed(&a.purpose, a.at) == Status::Granted);
@@ -375,6 +403,11 @@ impl Engine {
             }
         };
         let changed = log.head() != self.log.head();
+        if changed && log.is_empty() && !self.log.is_empty() {
+            // The record vanished: another tab cleared everything (or the visitor cleared the
+            // site's storage). Nothing this tab holds about the visitor may be written back.
+            self.forget_everything();
+        }
         if changed {
             self.log = log;
         }
@@ -522,6 +555,11 @@ impl Engine {
             site_id: &self.site_id,
             sent_at: now,
             consent: BatchConsent { receipt_hash: self.log.head(), granted: granted.clone() },
+            device: self
+                .device
+                .as_ref()
+                .filter(|_| events.iter().any(|e| e.pid.is_some()))
+                .map(|d| d.key_hash.as_str()),
             events,
         };
         let body = serde_json::to_string(&body).expect("batches always serialize");
@@ -681,6 +719,7 @@ impl Grants {
     }
 }
 
+mod privacy;
 mod prompts;
 mod recommend;
 #[cfg(test)]

@@ -11,7 +11,8 @@
 //! 3. [`consent`] — the hash-chained consent log and the rules that resolve it into state;
 //!    [`profiling`] — the marketer's prompt config and the scheduler.
 //! 4. [`egress`] — the one door out: buffering, send-time consent checks, batches;
-//!    [`egress_log`] — what left; [`pseudonym`] — per-purpose ids; [`manifest`] — what can leave.
+//!    [`egress_log`] — what left; [`pseudonym`] — per-purpose ids; [`manifest`] — what can leave;
+//!    [`privacy`] — the device key and the signed requests that reach the server.
 //! 5. [`snapshot`] — the persisted form of all that state, versioned, failing closed.
 //! 6. [`engine`] — ties the above together for one page.
 
@@ -24,6 +25,7 @@ pub mod engine;
 pub mod error;
 pub mod ids;
 pub mod manifest;
+pub mod privacy;
 pub mod profiling;
 pub mod pseudonym;
 pub mod purpose;

@@ -47,8 +47,15 @@ pub const PROFILE_KEY: StoredKey = StoredKey { name: "attune:profile", purpose: 
 /// The visitor's recommendation signals and muted tags; only while personalization is granted.
 pub const RECS_KEY: StoredKey = StoredKey { name: "attune:recs", purpose: crate::purpose::PERSONALIZATION };
 
+/// The device key that proves which server-side data is this device's (see `privacy`): made when
+/// a purpose that sends data is first granted, kept while the server may hold data of this
+/// device (a withdrawal does not end the right to a copy or an erasure), removed by "Clear
+/// everything" and replaced after a server erasure.
+pub const DEVICE_KEY: StoredKey = StoredKey { name: "attune:device", purpose: NECESSARY };
+
 /// Every key the SDK writes. Nothing else is ever stored.
-pub const STORED_KEYS: &[StoredKey] = &[CONSENT_KEY, QUEUE_KEY, IDS_KEY, EGRESS_LOG_KEY, PROFILE_KEY, RECS_KEY];
+pub const STORED_KEYS: &[StoredKey] =
+    &[CONSENT_KEY, QUEUE_KEY, IDS_KEY, EGRESS_LOG_KEY, PROFILE_KEY, RECS_KEY, DEVICE_KEY];
 
 /// Schema of what this SDK writes.
 pub const SCHEMA_VERSION: u32 = 1;

@@ -13,7 +13,7 @@ use crate::transport::{beacon, post, InFlight};
 use attune_core::egress::{MAX_BATCH_BYTES, MAX_BEACON_BYTES};
 use attune_core::egress_log::SendOutcome;
 use attune_core::engine::{Engine, NextSend, SendResult};
-use attune_core::snapshot::{CONSENT_KEY, EGRESS_LOG_KEY, IDS_KEY, PROFILE_KEY, QUEUE_KEY, RECS_KEY};
+use attune_core::snapshot::{CONSENT_KEY, DEVICE_KEY, EGRESS_LOG_KEY, IDS_KEY, PROFILE_KEY, QUEUE_KEY, RECS_KEY};
 use attune_core::Warning;
 use std::cell::RefCell;
 use std::collections::HashSet;
@@ -79,7 +79,7 @@ impl Inner {
         }
     }
 
-    fn write(&mut self, key: &str, value: Option<String>) {
+    pub(crate) fn write(&mut self, key: &str, value: Option<String>) {
         match value {
             Some(value) => {
                 if let Some(Fallback(why)) = self.store.set(key, &value) {
@@ -161,9 +161,19 @@ impl Inner {
         self.profile_seen = snapshot;
     }
 
-    /// Reads what other tabs may have changed: consent, the queue, ids and the egress log.
+    /// Reads the device key (storage is its only truth: another tab may have made, replaced or
+    /// removed it).
+    pub fn load_device_key(&mut self) {
+        let stored = self.store.get(DEVICE_KEY.name);
+        let warnings = self.engine.load_device_key(stored.as_deref(), now());
+        self.warn_all(&warnings);
+    }
+
+    /// Reads what other tabs may have changed: consent, the device key, the queue, ids and the
+    /// egress log.
     pub fn load_shared(&mut self) {
         self.reload_consent_if_changed();
+        self.load_device_key();
         let t = now();
         let queue = self.store.get(QUEUE_KEY.name);
         let mut warnings = self.engine.load_queue(queue.as_deref(), t);

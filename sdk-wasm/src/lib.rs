@@ -9,6 +9,7 @@ use wasm_bindgen::prelude::*;
 pub mod browser;
 pub mod delivery;
 pub mod errors;
+pub mod privacy;
 pub mod recs;
 pub mod sdk;
 pub mod storage;

@@ -76,6 +76,22 @@ impl Store {
         None
     }
 
+    /// Every key starting with `prefix`, with its value, sorted by key.
+    pub fn entries(&self, prefix: &str) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = match self {
+            Store::Local(s) => (0..s.length().unwrap_or(0))
+                .filter_map(|i| s.key(i).ok().flatten())
+                .filter(|k| k.starts_with(prefix))
+                .filter_map(|k| s.get_item(&k).ok().flatten().map(|v| (k, v)))
+                .collect(),
+            Store::Memory(m) => {
+                m.iter().filter(|(k, _)| k.starts_with(prefix)).map(|(k, v)| (k.clone(), v.clone())).collect()
+            }
+        };
+        out.sort();
+        out
+    }
+
     pub fn remove(&mut self, key: &str) {
         match self {
             Store::Local(s) => {

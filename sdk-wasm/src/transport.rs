@@ -85,6 +85,34 @@ fn retry_after(response: &Response) -> Option<u32> {
     (at.is_finite()).then(|| (at - js_sys::Date::now()).clamp(0.0, f64::from(u32::MAX)) as u32)
 }
 
+/// POSTs a rights request and reads the answer: `(status, body)`, or `None` when no answer came
+/// (network error, or none within the time limit). No cookies, no referrer.
+pub async fn post_for_text(url: &str, body: &str) -> Option<(u16, String)> {
+    let init = RequestInit::new();
+    init.set_method("POST");
+    init.set_body(&JsValue::from_str(body));
+    init.set_credentials(RequestCredentials::Omit);
+    init.set_referrer_policy(web_sys::ReferrerPolicy::NoReferrer);
+    let headers = web_sys::Headers::new().ok()?;
+    let _ = headers.set("Content-Type", "application/json");
+    init.set_headers(&headers);
+    let controller = AbortController::new().ok()?;
+    init.set_signal(Some(&controller.signal()));
+    let abort = Closure::once({
+        let c = controller.clone();
+        move || c.abort()
+    });
+    let timer = Timer::start(abort.as_ref().unchecked_ref::<Function>(), REQUEST_TIMEOUT_MS);
+    let answer = async {
+        let response: Response = JsFuture::from(global_fetch(url, &init).ok()?).await.ok()?.dyn_into().ok()?;
+        let text = JsFuture::from(response.text().ok()?).await.ok()?.as_string()?;
+        Some((response.status(), text))
+    }
+    .await;
+    timer.cancel();
+    answer
+}
+
 /// Hands `body` to the browser to deliver after the page is gone. `false` if it refused.
 pub fn beacon(endpoint: &str, body: &str) -> bool {
     web_sys::window().and_then(|w| w.navigator().send_beacon_with_opt_str(endpoint, Some(body)).ok()).unwrap_or(false)

@@ -455,3 +455,155 @@ fn the_simd_fast_path_ranks_exactly_like_the_general_scan() {
         assert_eq!(a, b, "{req:?}");
     }
 }
+
+#[wasm_bindgen(inline_js = r#"
+const b64 = (buf) => btoa(String.fromCharCode(...new Uint8Array(buf))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+const unb64 = (s) => Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
+const ECDSA = { name: 'ECDSA', namedCurve: 'P-256' };
+export async function makeKey() {
+  const pair = await crypto.subtle.generateKey(ECDSA, true, ['sign', 'verify']);
+  return [b64(await crypto.subtle.exportKey('raw', pair.publicKey)), await crypto.subtle.exportKey('jwk', pair.privateKey)];
+}
+export async function signWith(message, jwk) {
+  const key = await crypto.subtle.importKey('jwk', jwk, ECDSA, false, ['sign']);
+  return b64(await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, key, new TextEncoder().encode(message)));
+}
+const realFetch = window.fetch;
+export const seen = { bodies: [], verified: [] };
+/** Answers rights requests like the collector would (after checking the signature) and batches with 200. */
+export function fakeCollector() {
+  window.fetch = async (url, init) => {
+    const body = JSON.parse(init.body);
+    seen.bodies.push([String(url), body]);
+    if (!String(url).includes('/rights/')) return new Response('{"accepted":1,"duplicates":0,"rejected":[]}', { status: 200 });
+    const raw = unb64(body.publicKey);
+    const key = await crypto.subtle.importKey('raw', raw, ECDSA, false, ['verify']);
+    const message = `attune-rights/1\n${body.action}\n${body.siteId}\n${body.at}\n${body.nonce}\n${body.publicKey}`;
+    const ok = await crypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, key, unb64(body.signature), new TextEncoder().encode(message));
+    seen.verified.push(ok);
+    const keyHash = [...new Uint8Array(await crypto.subtle.digest('SHA-256', raw))].map((b) => b.toString(16).padStart(2, '0')).join('');
+    const receipt = { format: 'attune-erasure-receipt/1', receiptId: 'ab'.repeat(16), siteId: body.siteId, keyHash,
+      requestedAt: body.at, erasedAt: body.at + 1, deleted: { events: 1, receipts: 1, pseudonymousIds: 1 },
+      suppressed: { keyHash: true, pseudonymousIds: 1 } };
+    return new Response(JSON.stringify(receipt), { status: ok ? 200 : 403 });
+  };
+}
+export function realCollector() { window.fetch = realFetch; seen.bodies = []; seen.verified = []; }
+export function attuneKeys() {
+  const out = {};
+  for (let i = 0; i < localStorage.length; i++) {
+    const k = localStorage.key(i);
+    if (k.startsWith('attune:')) out[k] = JSON.parse(localStorage.getItem(k));
+  }
+  return out;
+}
+export function sameJson(a, b) {
+  const canon = (v) => Array.isArray(v) ? v.map(canon) : v && typeof v === 'object'
+    ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canon(v[k])])) : v;
+  return JSON.stringify(canon(a)) === JSON.stringify(canon(b));
+}
+"#)]
+extern "C" {
+    #[wasm_bindgen(js_name = makeKey)]
+    fn make_key() -> js_sys::Promise;
+    #[wasm_bindgen(js_name = signWith)]
+    fn sign_with(message: &str, jwk: JsValue) -> js_sys::Promise;
+    #[wasm_bindgen(js_name = fakeCollector)]
+    fn fake_collector();
+    #[wasm_bindgen(js_name = realCollector)]
+    fn real_collector();
+    #[wasm_bindgen(thread_local_v2, js_name = seen)]
+    static SEEN: JsValue;
+    #[wasm_bindgen(js_name = attuneKeys)]
+    fn attune_keys() -> JsValue;
+    #[wasm_bindgen(js_name = sameJson)]
+    fn same_json(a: &JsValue, b: &JsValue) -> bool;
+}
+
+async fn new_key() -> (String, JsValue) {
+    let pair: js_sys::Array = wasm_bindgen_futures::JsFuture::from(make_key()).await.unwrap().unchecked_into();
+    (pair.get(0).as_string().unwrap(), pair.get(1))
+}
+
+#[wasm_bindgen_test]
+async fn the_device_key_is_made_once_exported_with_everything_and_cleared_with_it() {
+    restore();
+    let (hook, _) = recorder();
+    let sdk = sdk("local", &hook);
+    assert!(!sdk.needs_device_key(), "no key before a purpose that sends data is granted");
+    sdk.grant(vec!["analytics".into()], "api").unwrap();
+    assert!(sdk.needs_device_key());
+    let (public, private) = new_key().await;
+    assert!(sdk.set_device_key(&public, private).unwrap());
+    let (other, other_private) = new_key().await;
+    assert!(!sdk.set_device_key(&other, other_private).unwrap(), "the first key stored stays");
+    assert!(stored("attune:device").unwrap().contains(&public));
+    sdk.track("x", JsValue::NULL, "analytics").unwrap();
+    settle().await;
+
+    // The export holds every Attune key in storage, exactly as stored.
+    let export = sdk.export_device(vec!["en".into()]);
+    let keys = attune_keys();
+    let listed = js_sys::Object::keys(keys.unchecked_ref::<js_sys::Object>());
+    assert!(listed.length() >= 3, "consent, queue and device key at least");
+    assert!(same_json(&prop(&export, "storage"), &keys));
+    assert_eq!(prop(&prop(&export, "device"), "publicKey").as_string().as_deref(), Some(public.as_str()));
+
+    sdk.clear_device();
+    assert_eq!(
+        js_sys::Object::keys(attune_keys().unchecked_ref::<js_sys::Object>()).length(),
+        0,
+        "no Attune key remains"
+    );
+    assert_eq!(prop(&sdk.consent(), "needsBanner"), JsValue::TRUE, "consent is asked again");
+    assert!(!sdk.needs_device_key());
+    restore();
+}
+
+#[wasm_bindgen_test]
+async fn an_erasure_request_is_signed_and_retires_the_devices_identity() {
+    restore();
+    fake_collector();
+    let (hook, _) = recorder();
+    let sdk = AttuneSdk::new("shop", "/v1/batch", CONFIG, "local", Some(hook.clone()), None).unwrap();
+    sdk.grant(vec!["analytics".into()], "api").unwrap();
+    let (public, private) = new_key().await;
+    sdk.set_device_key(&public, private).unwrap();
+    sdk.track("x", JsValue::NULL, "analytics").unwrap();
+    wasm_bindgen_futures::JsFuture::from(sdk.flush()).await.unwrap();
+    assert!(stored("attune:ids").is_some(), "the batch got a pseudonymous id");
+    let bodies: js_sys::Array = SEEN.with(|s| prop(s, "bodies")).unchecked_into();
+    let batch = js_sys::Array::from(&bodies.get(0)).get(1);
+    assert!(prop(&batch, "device").as_string().is_some_and(|h| h.len() == 64), "the batch names the key hash");
+
+    sdk.track("x", JsValue::NULL, "analytics").unwrap(); // waiting when the erasure comes
+    let sign = Closure::<dyn FnMut(String, JsValue) -> js_sys::Promise>::new(|m: String, k: JsValue| sign_with(&m, k));
+    let receipt = wasm_bindgen_futures::JsFuture::from(
+        sdk.rights("erase".into(), sign.as_ref().unchecked_ref::<js_sys::Function>().clone()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(prop(&receipt, "receiptId").as_string().unwrap(), "ab".repeat(16));
+    let verified: js_sys::Array = SEEN.with(|s| prop(s, "verified")).unchecked_into();
+    assert_eq!(verified.get(0), JsValue::TRUE, "the collector could verify the signature");
+    let request = js_sys::Array::from(&bodies.get(1)).get(1);
+    assert!(
+        prop(&request, "d").is_undefined()
+            && !js_sys::JSON::stringify(&request).unwrap().as_string().unwrap().contains("\"d\"")
+    );
+    assert!(stored("attune:device").is_none() && stored("attune:ids").is_none(), "key and ids are retired");
+    wasm_bindgen_futures::JsFuture::from(sdk.flush()).await.unwrap();
+    assert_eq!(bodies.length(), 2, "the event captured before the erasure never leaves");
+    assert_eq!(sdk.pending()[1], 0);
+
+    // Without a key there is nothing to prove: a coded error, no request.
+    let err = wasm_bindgen_futures::JsFuture::from(
+        sdk.rights("export".into(), sign.as_ref().unchecked_ref::<js_sys::Function>().clone()),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(prop(&err, "code").as_string().as_deref(), Some("no_device_key"));
+    sdk.destroy();
+    real_collector();
+    restore();
+}

@@ -19,4 +19,9 @@ preConsentBuffer?: number,
 /**
  * Granted events waiting to be sent (1–10000); oldest dropped first.
  */
-maxQueuedEvents?: number, };
+maxQueuedEvents?: number, 
+/**
+ * Days the egress log keeps a sent payload on the device for the visitor (1–3650; default
+ * 30); older entries are purged when the SDK starts and whenever the log is read.
+ */
+logRetentionDays?: number, };

@@ -721,3 +721,155 @@ fn an_answer_given_under_another_purpose_is_not_carried_over_when_the_site_moves
     assert!(moved.stated_preferences().is_empty());
     assert_eq!(warnings.len(), 1);
 }
+
+/// A device key as the browser would make it (the point need not be on the curve here).
+fn device_key(seed: u8) -> (String, serde_json::Map<String, Value>) {
+    use crate::ids::base64url_encode;
+    let point: Vec<u8> = std::iter::once(4).chain((0..64).map(|i| seed.wrapping_add(i))).collect();
+    let jwk = json!({"kty": "EC", "crv": "P-256", "x": base64url_encode(&point[1..33]),
+                     "y": base64url_encode(&point[33..]), "d": base64url_encode(&[seed; 32])});
+    (base64url_encode(&point), jwk.as_object().unwrap().clone())
+}
+
+fn keyed_engine() -> Engine {
+    let mut e = engine();
+    assert!(!e.needs_device_key(T0), "no key before a purpose that sends data is granted");
+    grant(&mut e, &["analytics", "personalization"], T0);
+    assert!(e.needs_device_key(T0));
+    let (public, private) = device_key(1);
+    e.set_device_key(&public, private, T0).unwrap();
+    assert!(!e.needs_device_key(T0));
+    e
+}
+
+#[test]
+fn batches_carry_the_key_hash_only_beside_a_pseudonymous_id() {
+    let mut e = keyed_engine();
+    let hash = e.device_key().unwrap().key_hash.clone();
+    e.track("x", Value::Null, "personalization", T0).unwrap();
+    assert!(body_of(&mut e).get("device").is_none(), "personalization declares no id: nothing to file");
+    e.track("x", Value::Null, "analytics", T0).unwrap();
+    let sent = body_of(&mut e);
+    assert_eq!(sent["device"], hash.as_str());
+    assert!(!sent.to_string().contains("\"d\""), "the private key never leaves");
+}
+
+fn erase_answer(e: &mut Engine, req: &crate::privacy::RightsRequest) -> String {
+    json!({"format": "attune-erasure-receipt/1", "receiptId": "ab".repeat(16), "siteId": "shop",
+           "keyHash": e.device_key().unwrap().key_hash, "requestedAt": req.at, "erasedAt": req.at.0 + 1,
+           "deleted": {"events": 2, "receipts": 1, "pseudonymousIds": 1},
+           "suppressed": {"keyHash": true, "pseudonymousIds": 1}})
+    .to_string()
+}
+
+#[test]
+fn an_erasure_retires_the_devices_identity_and_its_waiting_events() {
+    let mut e = keyed_engine();
+    e.track("x", Value::Null, "analytics", T0).unwrap();
+    let old_pid = body_of(&mut e)["events"][0]["pid"].as_str().unwrap().to_owned();
+    e.track("y", Value::Null, "analytics", Millis(T0.0 + 1)).unwrap(); // still queued
+    let t = Millis(T0.0 + 10);
+    let req = e.rights_request("erase", t).unwrap();
+    assert_eq!(req.url, "/v1/rights/erase");
+    let refused = e.rights_answer(&req, 403, r#"{"error":{"code":"invalid_proof","message":"no"}}"#, t);
+    assert_eq!(refused.unwrap_err().code(), "rights_refused");
+    assert!(e.device_key().is_some(), "a refused request changes nothing");
+    let answer = erase_answer(&mut e, &req);
+    e.rights_answer(&req, 200, &answer, t).unwrap();
+    assert!(e.device_key().is_none() && e.ids_snapshot().is_none(), "key and ids are forgotten");
+    assert!(e.take_batch(t, MAX_BATCH_BYTES).is_none(), "the queued event from before never leaves");
+    // A new identity for what is captured from now on, if the visitor still allows it.
+    assert!(e.needs_device_key(t));
+    let (public, private) = device_key(2);
+    let stored = e.set_device_key(&public, private, t).unwrap();
+    assert!(stored.contains("\"erasedBefore\""), "other tabs learn the cut from the new key");
+    e.track("x", Value::Null, "analytics", Millis(t.0 + 1)).unwrap();
+    let sent = body_of(&mut e);
+    assert_eq!(sent["events"].as_array().unwrap().len(), 1);
+    assert_ne!(sent["events"][0]["pid"], old_pid.as_str());
+    // Another tab reading that key drops its own copies of the old events.
+    let mut other = engine_with(e.consent_snapshot().as_deref(), Signals::default()).0;
+    other.track("x", Value::Null, "analytics", Millis(T0.0 + 2)).unwrap();
+    other.load_device_key(Some(&stored), t);
+    assert!(other.take_batch(t, MAX_BATCH_BYTES).is_none());
+}
+
+#[test]
+fn a_rights_request_needs_a_device_key() {
+    let mut e = engine();
+    assert_eq!(e.rights_request("export", T0).unwrap_err().code(), "no_device_key");
+    let mut e = keyed_engine();
+    assert_eq!(e.rights_request("sell", T0).unwrap_err().field().as_deref(), Some("action"));
+    let export = e.rights_request("export", T0).unwrap();
+    let (public, private) = device_key(3);
+    e.load_device_key(Some(&DeviceKey::new(&public, private, T0, None).unwrap().encode()), T0);
+    let doc = json!({"format": "attune-export/1", "source": "collector", "siteId": "shop", "generatedAt": 1,
+                     "device": null, "pseudonymousIds": [], "events": [], "receipts": []});
+    let err = e.rights_answer(&export, 200, &doc.to_string(), T0).unwrap_err();
+    assert_eq!(err.code(), "no_device_key", "an answer to a request signed by a key this device no longer has");
+    assert_eq!(e.load_device_key(Some("{\"schema\":1}"), T0).len(), 1, "a broken stored key is reported");
+    assert!(e.device_key().is_none());
+}
+
+#[test]
+fn the_visitor_deletes_answers_and_interests_and_clears_everything() {
+    let mut e = engine();
+    e.set_prompts(PROMPTS).unwrap();
+    recommending(&mut e);
+    grant(&mut e, &["personalization", "analytics"], T0);
+    e.answer_prompt("activity", &json!("hiking"), T0).unwrap();
+    let answers = e.privacy_answers(&["en".into()]);
+    assert_eq!(answers.len(), 1);
+    assert!(!answers[0].text.is_empty() && !answers[0].why.is_empty());
+    assert_ne!(answers[0].answer, "hiking", "the option's label, not its id");
+    assert!(!e.forget_answer("nope", T0));
+    assert!(e.forget_answer("activity", T0));
+    assert!(e.answers().is_empty());
+
+    e.record_signal("boots", "view", None, T0).unwrap();
+    e.record_signal("pan", "view", None, Millis(T0.0 + 1)).unwrap();
+    let tags: Vec<String> = e.interests(Millis(T0.0 + 2)).into_iter().map(|i| i.tag).collect();
+    assert!(tags.contains(&"hiking".to_owned()) && tags.contains(&"cooking".to_owned()), "{tags:?}");
+    assert!(e.forget_interest("hiking", Millis(T0.0 + 2)));
+    let tags: Vec<String> = e.interests(Millis(T0.0 + 3)).into_iter().map(|i| i.tag).collect();
+    assert_eq!(tags, ["cooking"]);
+    assert!(e.rec_signals().history.iter().all(|s| s.item != "boots"), "the items behind it are forgotten");
+
+    e.track("x", Value::Null, "analytics", T0).unwrap();
+    let exported = e.export_device(&[("attune:consent".into(), e.consent_snapshot().unwrap())], &[], T0);
+    assert_eq!(exported["format"], "attune-export/1");
+    assert_eq!(exported["storage"]["attune:consent"]["head"], e.consent(T0).record.head.as_str());
+    let queued: Vec<&str> =
+        exported["queuedEvents"].as_array().unwrap().iter().filter_map(|e| e["name"].as_str()).collect();
+    assert!(queued.contains(&"x"), "{queued:?}");
+
+    e.clear_all(Millis(T0.0 + 4));
+    assert!(e.consent_snapshot().is_none() && e.rec_signals_snapshot().is_none() && e.profile_snapshot().is_none());
+    assert!(e.take_batch(Millis(T0.0 + 4), MAX_BATCH_BYTES).is_none());
+    assert!(e.consent(Millis(T0.0 + 4)).needs_banner, "consent is asked again");
+}
+
+#[test]
+fn a_record_cleared_in_another_tab_wipes_this_tabs_copy() {
+    let mut e = granted_engine();
+    e.track("x", Value::Null, "analytics", T0).unwrap();
+    let batch = e.take_batch(T0, MAX_BATCH_BYTES).unwrap();
+    e.settle(batch.id, ok(200), T0);
+    assert!(e.egress_log_snapshot().is_some());
+    e.reload_consent(None, T0);
+    assert!(e.egress_log_snapshot().is_none() && e.ids_snapshot().is_none(), "nothing to write back");
+}
+
+#[test]
+fn egress_log_entries_are_kept_for_the_configured_days() {
+    let mut e = granted_engine();
+    e.track("x", Value::Null, "analytics", T0).unwrap();
+    let batch = e.take_batch(T0, MAX_BATCH_BYTES).unwrap();
+    e.settle(batch.id, ok(200), T0);
+    let stored = e.egress_log_snapshot().unwrap();
+    let (mut later, _) = engine_with(e.consent_snapshot().as_deref(), Signals::default());
+    later.load_egress_log(Some(&stored), Millis(T0.0 + 29 * Millis::DAY));
+    assert_eq!(later.egress_log().len(), 1);
+    later.load_egress_log(Some(&stored), Millis(T0.0 + 31 * Millis::DAY));
+    assert!(later.egress_log().is_empty(), "30 days by default");
+}

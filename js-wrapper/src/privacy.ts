@@ -1,0 +1,176 @@
+// `attune.privacy`: the visitor sees, exports and deletes everything — on this device and, proven
+// with the device key, on the site's collector. The core decides and builds every request; this
+// file holds the WebCrypto calls (the key pair and the signature) and the download.
+import type { AttuneSdk } from '../wasm/attune_wasm.js';
+import type { Attune } from './attune.js';
+import { AttuneError, toAttuneError } from './errors.js';
+import type { EgressManifest } from './generated/index.js';
+import type { ErasureReceipt, ExportDocument, PrivacyApi, PrivacyView } from './privacy-types.js';
+
+const EMPTY_MANIFEST: EgressManifest = { destination: '', siteId: '', rows: [], purposes: [] } as unknown as EgressManifest;
+
+function languages(): string[] {
+  return typeof navigator === 'undefined' ? [] : [...(navigator.languages ?? [navigator.language])];
+}
+
+function base64url(bytes: ArrayBuffer): string {
+  let text = '';
+  for (const b of new Uint8Array(bytes)) text += String.fromCharCode(b);
+  return btoa(text).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+const ECDSA = { name: 'ECDSA', namedCurve: 'P-256' } as const;
+
+/** Signs a rights request's message with the device's private key (never leaves the device). */
+async function sign(message: string, jwk: JsonWebKey): Promise<string> {
+  const key = await crypto.subtle.importKey('jwk', jwk, ECDSA, false, ['sign']);
+  const signature = await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, key, new TextEncoder().encode(message));
+  return base64url(signature);
+}
+
+export class Privacy implements PrivacyApi {
+  readonly #owner: Attune;
+  readonly #listeners = new Set<() => void>();
+  #making: Promise<void> | undefined;
+  /** Whether `clearDevice` reopens the consent banner (the page shows it). */
+  banner = false;
+
+  /** @internal */
+  constructor(owner: Attune) {
+    this.#owner = owner;
+  }
+
+  view(): PrivacyView {
+    const owner = this.#owner;
+    const data = owner.call((sdk) => sdk.privacyData(languages()) as Omit<PrivacyView, 'consent' | 'egressLog' | 'manifest'>);
+    const memory = owner.call((sdk) => sdk.memoryOnly()) ?? true;
+    return {
+      siteId: data?.siteId ?? '',
+      generatedAt: data?.generatedAt ?? Date.now(),
+      history: data?.history ?? [],
+      historyVerified: data?.historyVerified ?? false,
+      answers: data?.answers ?? [],
+      interests: data?.interests ?? [],
+      recentItems: data?.recentItems ?? [],
+      muted: data?.muted ?? [],
+      queued: data?.queued ?? 0,
+      deviceKey: data?.deviceKey ?? false,
+      consent: owner.consent.get(),
+      egressLog: owner.egressLog(),
+      manifest: owner.egressManifest() ?? EMPTY_MANIFEST,
+      serverRights: owner.ready && typeof crypto !== 'undefined' && crypto.subtle !== undefined,
+      storage: memory ? 'memory' : 'local',
+    };
+  }
+
+  forgetAnswer(question: string): boolean {
+    return this.#changed(this.#owner.call((sdk) => sdk.forgetAnswer(question)) === true);
+  }
+
+  forgetInterest(tag: string): boolean {
+    const gone = this.#owner.call((sdk) => sdk.forgetInterest(tag)) === true;
+    if (gone) this.#owner.recommendations.notify();
+    return this.#changed(gone);
+  }
+
+  forgetItem(item: string): boolean {
+    const before = this.#owner.recommendations.signals().history.some((s) => s.item === item);
+    this.#owner.recommendations.forget(item);
+    return this.#changed(before);
+  }
+
+  clearDevice(): void {
+    if (this.#owner.call((sdk) => sdk.clearDevice()) === null) return;
+    this.#owner.consent.notify();
+    this.#owner.recommendations.notify();
+    this.#changed(true);
+    if (this.banner) this.#owner.consent.showBanner();
+  }
+
+  exportDevice(): ExportDocument {
+    const doc = this.#owner.call((sdk) => sdk.exportDevice(languages()) as ExportDocument);
+    return doc ?? { format: 'attune-export/1', source: 'device', siteId: '', generatedAt: Date.now() };
+  }
+
+  requestServerCopy(): Promise<ExportDocument> {
+    return this.#rights('export') as Promise<ExportDocument>;
+  }
+
+  async requestServerErasure(): Promise<ErasureReceipt> {
+    const receipt = (await this.#rights('erase')) as ErasureReceipt;
+    this.#changed(true);
+    // A purpose that sends data may still be granted: new data gets a new identity.
+    await this.ensureDeviceKey();
+    return receipt;
+  }
+
+  async #rights(action: 'export' | 'erase'): Promise<unknown> {
+    if (!this.#owner.ready) throw this.#owner.error ?? new AttuneError('the SDK is not running', 'not_ready');
+    await this.#making;
+    const pending = this.#owner.call((sdk: AttuneSdk) => sdk.rights(action, sign));
+    if (!pending) throw new AttuneError('the request could not be made', 'not_ready');
+    try {
+      return await pending;
+    } catch (e) {
+      throw toAttuneError(e, 'rights_failed');
+    }
+  }
+
+  download(doc: unknown, filename: string): void {
+    if (typeof document === 'undefined') return;
+    const blob = new Blob([JSON.stringify(doc, null, 2)], { type: 'application/json' });
+    const url = URL.createObjectURL(blob);
+    const link = document.createElement('a');
+    link.href = url;
+    link.download = filename;
+    link.rel = 'noopener';
+    link.style.display = 'none';
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  }
+
+  onChange(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /**
+   * @internal Makes the device key when the core asks for one (a purpose that sends data was
+   * granted): an ECDSA P-256 pair from WebCrypto. Never rejects; failures go to `onWarning`.
+   */
+  ensureDeviceKey(): Promise<void> {
+    if (this.#making) return this.#making;
+    if (this.#owner.call((sdk) => sdk.needsDeviceKey()) !== true) return Promise.resolve();
+    this.#making = (async () => {
+      try {
+        const pair = (await crypto.subtle.generateKey(ECDSA, true, ['sign', 'verify'])) as CryptoKeyPair;
+        const publicKey = base64url(await crypto.subtle.exportKey('raw', pair.publicKey));
+        const privateKey = await crypto.subtle.exportKey('jwk', pair.privateKey);
+        this.#owner.call((sdk) => sdk.setDeviceKey(publicKey, privateKey));
+      } catch (e) {
+        this.#owner.warn(toAttuneError(e, 'device_key_failed'));
+      } finally {
+        this.#making = undefined;
+      }
+    })();
+    return this.#making;
+  }
+
+  /** @internal Tells the listeners something they show changed. */
+  notify(): void {
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener();
+      } catch (e) {
+        this.#owner.warn(toAttuneError(e, 'listener_failed'));
+      }
+    }
+  }
+
+  #changed(changed: boolean): boolean {
+    if (changed) this.notify();
+    return changed;
+  }
+}
