@@ -19,6 +19,27 @@ export type {
 } from './recommend.js';
 export { mountRecommendations, reasonText, RECS_STRINGS, RECS_TAG } from './recommend-ui.js';
 export type { RecommendationClick, RecommendationsElement, RecommendationsOptions, RecsStrings } from './recommend-ui.js';
+export { Privacy } from './privacy.js';
+export type {
+  ErasureReceipt,
+  ExportDocument,
+  PrivacyAnswer,
+  PrivacyApi,
+  PrivacyInterest,
+  PrivacyItem,
+  PrivacyView,
+} from './privacy-types.js';
+export {
+  egressText,
+  historyText,
+  mountPrivacyCenter,
+  PRIVACY_STRINGS,
+  PRIVACY_TAG,
+  purposeHowText,
+  purposeLabel,
+  purposeStateText,
+} from './privacy-ui.js';
+export type { PrivacyCenterElement, PrivacyCenterOptions, PrivacyOwner, PrivacyStrings } from './privacy-ui.js';
 export { previewPrompts, simulatePrompts } from './simulate.js';
 export type { PromptScenario, Simulation } from './simulate.js';
 export { BUILT_IN_PURPOSES, validatePrompts } from './validate.js';

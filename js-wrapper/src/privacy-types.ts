@@ -124,6 +124,8 @@ export interface PrivacyApi {
   forgetInterest(tag: string): boolean;
   /** Forgets one remembered item. */
   forgetItem(item: string): boolean;
+  /** Shows a tag the visitor hid from recommendations again. */
+  unmute(tag: string): void;
   /** Removes every Attune key from this browser's storage and resets the SDK (consent is asked again). */
   clearDevice(): void;
   /** The device export (`attune-export/1`, `source: 'device'`). */

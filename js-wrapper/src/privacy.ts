@@ -79,6 +79,11 @@ export class Privacy implements PrivacyApi {
     return this.#changed(before);
   }
 
+  unmute(tag: string): void {
+    this.#owner.recommendations.unmute(tag);
+    this.#changed(true);
+  }
+
   clearDevice(): void {
     if (this.#owner.call((sdk) => sdk.clearDevice()) === null) return;
     this.#owner.consent.notify();
