@@ -171,7 +171,9 @@ async fn worker(
 /// props a shop would send; unique ids per run.
 fn batch_body(seed: u64, batch: usize, events: usize) -> Value {
     const CATEGORIES: [&str; 5] = ["shoes", "outdoor", "kitchen", "books", "garden"];
-    let ts = 1_763_923_200_000_i64 + batch as i64 * 1000;
+    // Captured an hour ago, a second apart: recent enough to be inside any retention period.
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    let ts = now - 3_600_000 + batch as i64 * 1000;
     let events: Vec<Value> = (0..events)
         .map(|e| {
             let n = (batch * 1000 + e) as u64;

@@ -14,8 +14,9 @@ use tower_http::set_header::{SetResponseHeader, SetResponseHeaderLayer};
 
 use crate::config::Config;
 use crate::limit::{Limiter, DEFAULT_MAX_KEYS};
-use crate::routes;
+use crate::retention::Retention;
 use crate::store::Store;
+use crate::{rights, routes};
 
 /// Everything a handler needs. Cheap to clone.
 #[derive(Clone)]
@@ -23,7 +24,7 @@ pub struct AppState {
     pub store: Arc<Store>,
     /// `None`: any syntactically valid siteId is accepted.
     pub site_ids: Option<Arc<HashSet<String>>>,
-    /// Normalised origins allowed to call `/v1/batch` cross-origin.
+    /// Normalised origins allowed to call `/v1/batch` and `/v1/rights/*` cross-origin.
     pub allowed_origins: Arc<[String]>,
     pub test_api: bool,
     pub static_dir: Option<PathBuf>,
@@ -34,8 +35,11 @@ pub struct AppState {
     pub device_limiter: Option<Arc<Limiter<IpAddr>>>,
     /// Take the device address from `X-Forwarded-For`.
     pub trust_forwarded_for: bool,
-    /// Held while a batch is written, so writers take turns in arrival order.
+    /// Held while a batch, an erasure or the retention job writes, so
+    /// writers take turns in arrival order.
     pub write_turn: Arc<tokio::sync::Mutex<()>>,
+    /// How long events are kept, per purpose.
+    pub retention: Arc<Retention>,
 }
 
 impl AppState {
@@ -54,21 +58,28 @@ impl AppState {
             device_limiter: config.rate_per_device.map(|rate| Arc::new(Limiter::new(rate, DEFAULT_MAX_KEYS))),
             trust_forwarded_for: config.trust_forwarded_for,
             write_turn: Arc::default(),
+            retention: Arc::new(config.retention.clone()),
         }
     }
 }
 
-/// Builds the collector's router: `/v1/batch`, `/healthz`, the test API
-/// when enabled, and the static files (with CSP) when a directory is set.
+/// Builds the collector's router: `/v1/batch`, `/v1/rights/{export,erase}`,
+/// `/healthz`, the test API when enabled, and the static files (with CSP)
+/// when a directory is set.
 pub fn build_app(state: AppState) -> Router {
     let mut router = Router::new()
-        .route("/v1/batch", post(routes::post_batch).options(routes::preflight_batch))
+        .route("/v1/batch", post(routes::post_batch).options(routes::preflight))
+        .route("/v1/rights/export", post(rights::post_export).options(routes::preflight))
+        .route("/v1/rights/erase", post(rights::post_erase).options(routes::preflight))
         .route("/healthz", get(routes::healthz));
 
     if state.test_api {
         router = router
             .route("/__test/events", get(routes::test_events).delete(routes::test_clear))
-            .route("/__test/receipts", get(routes::test_receipts));
+            .route("/__test/receipts", get(routes::test_receipts))
+            .route("/__test/devices", get(routes::test_devices))
+            .route("/__test/suppressed", get(routes::test_suppressed))
+            .route("/__test/retention", post(routes::test_retention));
     }
 
     if let Some(dir) = &state.static_dir {

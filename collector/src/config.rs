@@ -6,12 +6,14 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use clap::builder::BoolishValueParser;
 use clap::{Parser, ValueEnum};
 use serde::Deserialize;
 
 use crate::limit::Rate;
+use crate::retention::{Retention, DEFAULT_RETENTION_DAYS, MAX_RETENTION_DAYS};
 use crate::validate::is_site_id;
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -25,6 +27,8 @@ trusted-types 'none'";
 pub const DEFAULT_RATE_PER_SITE: f64 = 1000.0;
 /// Default sustained batches per second per device (client IP address).
 pub const DEFAULT_RATE_PER_DEVICE: f64 = 20.0;
+/// Default seconds between two runs of the retention job.
+pub const DEFAULT_RETENTION_INTERVAL_SECS: u64 = 3600;
 
 /// How log lines are written to stderr.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum, Deserialize)]
@@ -49,7 +53,8 @@ pub struct Cli {
     /// TOML file with any of the options below (keys: bind, port, db,
     /// static-dir, csp, site-ids, allowed-origins, test-api, rate-per-site,
     /// burst-per-site, rate-per-device, burst-per-device,
-    /// trust-forwarded-for, log-format).
+    /// trust-forwarded-for, log-format, site-config, default-retention-days,
+    /// retention-interval).
     #[arg(long, env = "ATTUNE_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
 
@@ -128,6 +133,21 @@ pub struct Cli {
     /// Log line format on stderr [default: text].
     #[arg(long, env = "ATTUNE_LOG_FORMAT", value_name = "FORMAT")]
     pub log_format: Option<LogFormat>,
+
+    /// The site's SDK config (JSON, the file the SDK is given); each
+    /// `collect.<purpose>.retentionDays` sets how long that purpose's events are kept.
+    #[arg(long, env = "ATTUNE_SITE_CONFIG", value_name = "FILE")]
+    pub site_config: Option<PathBuf>,
+
+    /// Days to keep events of purposes the site config does not declare
+    /// (all purposes without --site-config) [default: 30].
+    #[arg(long, env = "ATTUNE_DEFAULT_RETENTION_DAYS", value_name = "DAYS")]
+    pub default_retention_days: Option<u32>,
+
+    /// Seconds between runs of the retention job (it also runs at start-up;
+    /// 0 = only then) [default: 3600].
+    #[arg(long, env = "ATTUNE_RETENTION_INTERVAL", value_name = "SECS")]
+    pub retention_interval: Option<u64>,
 }
 
 /// The config file: the same options as the command line.
@@ -150,6 +170,9 @@ pub struct FileConfig {
     pub burst_per_device: Option<u32>,
     pub trust_forwarded_for: Option<bool>,
     pub log_format: Option<LogFormat>,
+    pub site_config: Option<PathBuf>,
+    pub default_retention_days: Option<u32>,
+    pub retention_interval: Option<u64>,
 }
 
 /// Fully resolved settings.
@@ -171,6 +194,12 @@ pub struct Config {
     /// Take the device address from `X-Forwarded-For` instead of the socket.
     pub trust_forwarded_for: bool,
     pub log_format: LogFormat,
+    /// The site config the retention periods were read from, if any.
+    pub site_config: Option<PathBuf>,
+    /// How long events are kept, per purpose.
+    pub retention: Retention,
+    /// Time between runs of the retention job; `None`: only at start-up.
+    pub retention_interval: Option<Duration>,
 }
 
 impl Default for Config {
@@ -187,6 +216,9 @@ impl Default for Config {
             rate_per_device: Some(default_rate(DEFAULT_RATE_PER_DEVICE)),
             trust_forwarded_for: false,
             log_format: LogFormat::Text,
+            site_config: None,
+            retention: Retention::default(),
+            retention_interval: Some(Duration::from_secs(DEFAULT_RETENTION_INTERVAL_SECS)),
         }
     }
 }
@@ -218,6 +250,12 @@ pub enum ConfigError {
     Rate { option: &'static str, value: f64 },
     #[error("invalid {option} 0: expected at least 1 batch")]
     Burst { option: &'static str },
+    #[error("cannot read site config {path}: {source}")]
+    SiteConfigRead { path: PathBuf, source: std::io::Error },
+    #[error("invalid site config {path}: {source}")]
+    SiteConfig { path: PathBuf, source: attune_core::ConfigError },
+    #[error("invalid default-retention-days {0}: expected 1-{MAX_RETENTION_DAYS} days")]
+    RetentionDays(u32),
 }
 
 impl Config {
@@ -264,6 +302,21 @@ impl Config {
             return Err(ConfigError::Csp(csp));
         }
 
+        let default_days = cli.default_retention_days.or(file.default_retention_days).unwrap_or(DEFAULT_RETENTION_DAYS);
+        if !(1..=MAX_RETENTION_DAYS).contains(&default_days) {
+            return Err(ConfigError::RetentionDays(default_days));
+        }
+        let site_config = cli.site_config.or(file.site_config);
+        let retention = match &site_config {
+            Some(path) => read_site_config(path, default_days)?,
+            None => Retention::new(default_days),
+        };
+        let retention_interval = match cli.retention_interval.or(file.retention_interval) {
+            Some(0) => None,
+            Some(secs) => Some(Duration::from_secs(secs)),
+            None => Some(Duration::from_secs(DEFAULT_RETENTION_INTERVAL_SECS)),
+        };
+
         Ok(Config {
             bind,
             db: cli.db.or(file.db).unwrap_or_else(|| DEFAULT_DB.into()),
@@ -282,6 +335,9 @@ impl Config {
             )?,
             trust_forwarded_for: cli.trust_forwarded_for.or(file.trust_forwarded_for).unwrap_or(false),
             log_format: cli.log_format.or(file.log_format).unwrap_or_default(),
+            site_config,
+            retention,
+            retention_interval,
         })
     }
 }
@@ -304,6 +360,15 @@ fn resolve_rate(
 fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
     toml::from_str(&text).map_err(|source| ConfigError::Parse { path: path.to_owned(), source: Box::new(source) })
+}
+
+/// Reads the retention periods from the site's SDK config, validated exactly
+/// as the SDK validates it.
+fn read_site_config(path: &Path, default_days: u32) -> Result<Retention, ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|source| ConfigError::SiteConfigRead { path: path.to_owned(), source })?;
+    Retention::from_site_config(&text, default_days)
+        .map_err(|source| ConfigError::SiteConfig { path: path.to_owned(), source })
 }
 
 /// `IP:PORT`, `[IPv6]:PORT`, or a bare IP (port 8080).
@@ -411,6 +476,40 @@ mod tests {
         assert!(matches!(resolve(&["--rate-per-site", "NaN"]), Err(ConfigError::Rate { .. })));
         assert!(matches!(resolve(&["--burst-per-device", "0"]), Err(ConfigError::Burst { .. })));
         assert!(Cli::try_parse_from(["attune-collector", "--log-format", "xml"]).is_err());
+    }
+
+    #[test]
+    fn retention_comes_from_the_site_config_and_the_defaults() {
+        let cfg = Config::resolve(Cli::default(), FileConfig::default()).unwrap();
+        assert_eq!(cfg.retention, Retention::new(30));
+        assert_eq!(cfg.retention_interval, Some(Duration::from_secs(3600)));
+
+        let dir = std::env::temp_dir().join(format!("attune-collector-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let site = dir.join("attune-config.json");
+        std::fs::write(&site, r#"{"collect": {"analytics": {"retentionDays": 10, "events": {"page_view": {}}}}}"#)
+            .unwrap();
+        let file: FileConfig =
+            toml::from_str(&format!("site-config = {:?}\nretention-interval = 60", site.display().to_string()))
+                .unwrap();
+        let cfg = Config::resolve(cli(&["--default-retention-days", "7", "--retention-interval", "0"]), file).unwrap();
+        assert_eq!((cfg.retention.days("analytics"), cfg.retention.days("marketing")), (10, 7));
+        assert_eq!(cfg.retention_interval, None, "0: only at start-up; the flag beats the file");
+        assert_eq!(cfg.site_config.as_deref(), Some(site.as_path()));
+
+        std::fs::write(&site, r#"{"collect": {"analytics": {"retentionDays": 0, "events": {}}}}"#).unwrap();
+        let err = Config::resolve(cli(&["--site-config", site.to_str().unwrap()]), FileConfig::default()).unwrap_err();
+        assert!(matches!(err, ConfigError::SiteConfig { .. }), "{err}");
+        assert!(err.to_string().contains("collect.analytics.retentionDays"), "{err}");
+        let missing = dir.join("missing.json");
+        let err =
+            Config::resolve(cli(&["--site-config", missing.to_str().unwrap()]), FileConfig::default()).unwrap_err();
+        assert!(matches!(err, ConfigError::SiteConfigRead { .. }), "{err}");
+        assert!(matches!(
+            Config::resolve(cli(&["--default-retention-days", "0"]), FileConfig::default()),
+            Err(ConfigError::RetentionDays(0))
+        ));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

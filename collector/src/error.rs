@@ -26,25 +26,44 @@ pub enum ApiError {
     UnsupportedEncoding(String),
     #[error("body is not valid gzip: {0}")]
     BadGzip(String),
-    #[error("too many batches; retry after {retry_after} s")]
+    #[error("too many requests; retry after {retry_after} s")]
     RateLimited { retry_after: u64 },
+    #[error(
+        "this request needs a proof of the device key: publicKey and signature. \
+         A device id, pseudonymous id or key hash alone is not enough"
+    )]
+    ProofRequired,
+    #[error(
+        "at is {} s {} the collector's clock; a proof is accepted for 10 minutes either way: sign a new one",
+        .skew_ms.unsigned_abs() / 1000,
+        if *.skew_ms > 0 { "behind" } else { "ahead of" }
+    )]
+    StaleProof { skew_ms: i64 },
+    #[error("signature is not the ECDSA P-256 / SHA-256 signature of this request by publicKey")]
+    InvalidProof,
     #[error("could not read the request body: {0}")]
     BodyRead(String),
     #[error("storage failed: {0}")]
     Store(#[from] StoreError),
     #[error("internal task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
+    #[error("no randomness from the operating system: {0}")]
+    Random(String),
 }
 
 impl ApiError {
     fn status(&self) -> StatusCode {
         match self {
             Self::Invalid(_) | Self::BodyRead(_) | Self::BadGzip(_) => StatusCode::BAD_REQUEST,
-            Self::UnknownSite(_) | Self::OriginNotAllowed(_) => StatusCode::FORBIDDEN,
+            Self::UnknownSite(_)
+            | Self::OriginNotAllowed(_)
+            | Self::ProofRequired
+            | Self::StaleProof { .. }
+            | Self::InvalidProof => StatusCode::FORBIDDEN,
             Self::TooLarge { .. } | Self::TooLargeDecompressed { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedEncoding(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Store(_) | Self::Task(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Store(_) | Self::Task(_) | Self::Random(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -56,9 +75,12 @@ impl ApiError {
             Self::TooLarge { .. } | Self::TooLargeDecompressed { .. } => "too_large",
             Self::UnsupportedEncoding(_) => "unsupported_encoding",
             Self::RateLimited { .. } => "rate_limited",
+            Self::ProofRequired => "proof_required",
+            Self::StaleProof { .. } => "stale_proof",
+            Self::InvalidProof => "invalid_proof",
             // A body that cannot be read or decompressed is as unusable as one that is not JSON.
             Self::BodyRead(_) | Self::BadGzip(_) => "invalid_json",
-            Self::Store(_) | Self::Task(_) => "internal",
+            Self::Store(_) | Self::Task(_) | Self::Random(_) => "internal",
         }
     }
 
@@ -66,6 +88,8 @@ impl ApiError {
         match self {
             Self::Invalid(e) => e.field(),
             Self::UnknownSite(_) => Some("siteId"),
+            Self::StaleProof { .. } => Some("at"),
+            Self::InvalidProof => Some("signature"),
             _ => None,
         }
     }
@@ -74,7 +98,9 @@ impl ApiError {
         match self {
             Self::Invalid(e) => e.message(),
             // Details of server-side failures go to the log, not the client.
-            Self::Store(_) | Self::Task(_) => "the collector could not store the batch".to_owned(),
+            Self::Store(_) | Self::Task(_) | Self::Random(_) => {
+                "the collector could not complete the request; retry later".to_owned()
+            }
             other => other.to_string(),
         }
     }

@@ -1,4 +1,5 @@
-//! HTTP handlers: `/v1/batch`, `/healthz` and the optional `/__test/*` API.
+//! HTTP handlers: `/v1/batch`, the CORS preflight, `/healthz` and the
+//! optional `/__test/*` API, and the request plumbing `/v1/rights/*` shares.
 
 use std::io::Read;
 use std::net::{IpAddr, SocketAddr};
@@ -7,7 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::header::{ALLOW, CONTENT_ENCODING, CONTENT_LENGTH};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use flate2::read::GzDecoder;
@@ -19,8 +20,9 @@ use crate::app::AppState;
 use crate::error::ApiError;
 use crate::limit::retry_after_secs;
 use crate::origin::{self, OriginCheck};
+use crate::purge_job;
 use crate::store::InsertOutcome;
-use crate::validate::{self, Rejection};
+use crate::validate::{self, Rejection, ValidationError};
 
 /// Largest accepted request body, on the wire and after decompression: 512 KiB.
 pub const MAX_BODY_BYTES: usize = 512 * 1024;
@@ -32,6 +34,8 @@ pub struct BatchReply {
     pub accepted: usize,
     /// Valid events whose id was already stored.
     pub duplicates: usize,
+    /// Valid events not stored because their device was erased.
+    pub suppressed: usize,
     /// Events that broke a rule, in body order; always present.
     pub rejected: Vec<Rejection>,
 }
@@ -86,23 +90,31 @@ async fn ingest(
             .check(&batch.site_id, now)
             .map_err(|wait| ApiError::RateLimited { retry_after: retry_after_secs(wait) })?;
     }
+    let received_at = now_millis();
+    state.retention.reject_expired(&mut batch, received_at);
     let rejected = std::mem::take(&mut batch.rejected);
     let site_id = batch.site_id.clone();
     let outcome = if batch.events.is_empty() {
-        InsertOutcome { accepted: 0, duplicates: 0 }
+        InsertOutcome::default()
     } else {
         // Writers queue in arrival order (tokio's mutex is fair), so a burst
         // of batches is committed first come, first served.
         let _turn = state.write_turn.lock().await;
         let store = state.store.clone();
-        tokio::task::spawn_blocking(move || store.insert_batch(&batch, now_millis())).await??
+        tokio::task::spawn_blocking(move || store.insert_batch(&batch, received_at)).await??
     };
-    let reply = BatchReply { accepted: outcome.accepted, duplicates: outcome.duplicates, rejected };
+    let reply = BatchReply {
+        accepted: outcome.accepted,
+        duplicates: outcome.duplicates,
+        suppressed: outcome.suppressed,
+        rejected,
+    };
 
     tracing::info!(
         site_id,
         accepted = reply.accepted,
         duplicates = reply.duplicates,
+        suppressed = reply.suppressed,
         rejected = reply.rejected.len(),
         bytes,
         latency_ms = started.elapsed().as_secs_f64() * 1000.0,
@@ -114,7 +126,7 @@ async fn ingest(
 /// The address rate limits are counted against: the socket peer, or with
 /// `trust_forwarded_for` the last `X-Forwarded-For` entry (the one the
 /// nearest proxy appended), falling back to the peer.
-fn device_ip(headers: &HeaderMap, peer: Option<IpAddr>, trust_forwarded_for: bool) -> Option<IpAddr> {
+pub(crate) fn device_ip(headers: &HeaderMap, peer: Option<IpAddr>, trust_forwarded_for: bool) -> Option<IpAddr> {
     if trust_forwarded_for {
         let forwarded = headers
             .get_all("x-forwarded-for")
@@ -131,7 +143,7 @@ fn device_ip(headers: &HeaderMap, peer: Option<IpAddr>, trust_forwarded_for: boo
 }
 
 /// `true` for `Content-Encoding: gzip`, `false` for none or `identity`.
-fn is_gzip(headers: &HeaderMap) -> Result<bool, ApiError> {
+pub(crate) fn is_gzip(headers: &HeaderMap) -> Result<bool, ApiError> {
     let mut values = headers.get_all(CONTENT_ENCODING).iter();
     let Some(value) = values.next() else {
         return Ok(false);
@@ -147,7 +159,7 @@ fn is_gzip(headers: &HeaderMap) -> Result<bool, ApiError> {
 
 /// Decompresses a gzip body, giving up as soon as the output passes
 /// `limit` bytes, so a small bomb never expands in memory.
-fn gunzip(compressed: &[u8], limit: usize) -> Result<Vec<u8>, ApiError> {
+pub(crate) fn gunzip(compressed: &[u8], limit: usize) -> Result<Vec<u8>, ApiError> {
     let mut out = Vec::with_capacity(compressed.len().saturating_mul(4).min(limit + 1));
     GzDecoder::new(compressed)
         .take(limit as u64 + 1)
@@ -161,7 +173,7 @@ fn gunzip(compressed: &[u8], limit: usize) -> Result<Vec<u8>, ApiError> {
 
 /// Reads the whole body, refusing it as soon as it passes `limit` bytes
 /// (or up front, when `Content-Length` already says so).
-async fn read_limited(headers: &HeaderMap, mut body: Body, limit: usize) -> Result<Vec<u8>, ApiError> {
+pub(crate) async fn read_limited(headers: &HeaderMap, mut body: Body, limit: usize) -> Result<Vec<u8>, ApiError> {
     let declared = headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(ApiError::TooLarge { limit });
@@ -179,8 +191,8 @@ async fn read_limited(headers: &HeaderMap, mut body: Body, limit: usize) -> Resu
     Ok(buf)
 }
 
-/// `OPTIONS /v1/batch`: the CORS preflight.
-pub async fn preflight_batch(State(state): State<AppState>, headers: HeaderMap) -> Response {
+/// `OPTIONS /v1/batch` and `/v1/rights/*`: the CORS preflight.
+pub async fn preflight(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let origin = origin::check(&headers, &state.allowed_origins);
     if let OriginCheck::Denied(o) = origin {
         return ApiError::OriginNotAllowed(o).into_response();
@@ -210,13 +222,42 @@ pub async fn test_receipts(State(state): State<AppState>) -> Result<Response, Ap
     Ok(Json(json!({ "receipts": receipts })).into_response())
 }
 
-/// `DELETE /__test/events`: forget all events and receipts.
+/// `GET /__test/devices`: every pid filed under a device key.
+pub async fn test_devices(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let store = state.store.clone();
+    let devices = tokio::task::spawn_blocking(move || store.devices()).await??;
+    Ok(Json(json!({ "devices": devices })).into_response())
+}
+
+/// `GET /__test/suppressed`: every suppression entry.
+pub async fn test_suppressed(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let store = state.store.clone();
+    let suppressed = tokio::task::spawn_blocking(move || store.suppressions()).await??;
+    Ok(Json(json!({ "suppressed": suppressed })).into_response())
+}
+
+/// `POST /__test/retention?now=<ms>`: runs the retention job as if the
+/// clock said `now` (default: the real time) and answers what it deleted.
+pub async fn test_retention(State(state): State<AppState>, uri: Uri) -> Result<Response, ApiError> {
+    let now = match uri.query().into_iter().flat_map(|q| q.split('&')).find_map(|kv| kv.strip_prefix("now=")) {
+        None => now_millis(),
+        Some(text) => text.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| ValidationError::InvalidField {
+            field: "now".to_owned(),
+            message: format!("expected milliseconds since the Unix epoch, found {text:?}"),
+        })?,
+    };
+    let counts = purge_job::run_once(&state, now).await?;
+    Ok(Json(counts).into_response())
+}
+
+/// `DELETE /__test/events`: forget everything stored.
 pub async fn test_clear(State(state): State<AppState>) -> Result<StatusCode, ApiError> {
     let store = state.store.clone();
     tokio::task::spawn_blocking(move || store.clear()).await??;
     Ok(StatusCode::NO_CONTENT)
 }
 
-fn now_millis() -> i64 {
+/// The collector's clock, ms since the Unix epoch.
+pub fn now_millis() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }

@@ -10,6 +10,8 @@ use tokio::net::TcpListener;
 
 use crate::app::{build_app, AppState};
 use crate::config::{Config, ConfigError};
+use crate::purge_job;
+use crate::routes::now_millis;
 use crate::store::{Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -37,14 +39,18 @@ pub async fn serve(
         .await
 }
 
-/// Opens the store, binds, prints
+/// Opens the store, runs the retention job once, binds, prints
 /// `attune-collector listening on http://<addr>` to stdout, and serves
-/// until `shutdown` completes.
+/// until `shutdown` completes (running the retention job every
+/// `retention_interval` meanwhile).
 pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), RunError> {
     let db = config.db.clone();
     let store = tokio::task::spawn_blocking(move || Store::open(db)).await.map_err(std::io::Error::other)??;
     let store = Arc::new(store);
     let state = AppState::new(&config, store.clone());
+    if let Err(e) = purge_job::run_once(&state, now_millis()).await {
+        tracing::error!(error = %e, "retention job failed at start-up");
+    }
 
     let listener =
         TcpListener::bind(config.bind).await.map_err(|source| RunError::Bind { addr: config.bind, source })?;
@@ -64,13 +70,30 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
         rate_per_site = ?config.rate_per_site,
         rate_per_device = ?config.rate_per_device,
         trust_forwarded_for = config.trust_forwarded_for,
+        site_config = ?config.site_config,
+        default_retention_days = config.retention.default_days,
+        retention_days = ?config.retention.purposes,
+        retention_interval_s = config.retention_interval.map(|d| d.as_secs()),
         "collector started"
     );
     if config.test_api {
         tracing::warn!("test API enabled: /__test/* exposes and deletes stored events");
     }
 
-    serve(listener, build_app(state), shutdown).await?;
+    let (stop_job, job_stopped) = tokio::sync::oneshot::channel();
+    let job = config
+        .retention_interval
+        .map(|every| tokio::spawn(purge_job::run_periodically(state.clone(), every, job_stopped)));
+
+    let served = serve(listener, build_app(state), shutdown).await;
+    // Let a run of the job in progress finish, so the store is free to close.
+    let _ = stop_job.send(());
+    if let Some(job) = job {
+        if let Err(e) = job.await {
+            tracing::error!(error = %e, "retention job task failed");
+        }
+    }
+    served?;
     // Every connection is closed and every handler has answered, so every
     // `200` batch is committed. Checkpoint the WAL and close the database.
     match Arc::try_unwrap(store) {

@@ -1,4 +1,6 @@
-//! SQLite storage for events and consent receipts.
+//! SQLite storage for events, consent receipts, and what the privacy
+//! rights need: which device key each pseudonymous id belongs to, and which
+//! keys and ids were erased and must not come back.
 //!
 //! One connection behind a mutex, in WAL mode with `synchronous = NORMAL`
 //! (a commit survives a crash of the process; only an OS crash or power
@@ -6,14 +8,21 @@
 //! method blocks: call them from `tokio::task::spawn_blocking`, never
 //! directly on the async executor.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::validate::Batch;
+use crate::digest::sha256_hex;
+use crate::validate::{Batch, Event};
+
+mod purge;
+mod rights;
+
+pub use rights::{DeviceExport, DeviceRecord, ErasureCounts, ExportedEvent, ExportedReceipt, PseudonymousId};
 
 /// Schema migrations, applied in order. `PRAGMA user_version` records how
 /// many have been applied. Append only; never edit a released entry.
@@ -49,6 +58,51 @@ const MIGRATIONS: &[&str] = &[
         SELECT site_id, hash, granted, first_seen, first_seen FROM receipts ORDER BY rowid;
     DROP TABLE receipts;
     ALTER TABLE receipts_v2 RENAME TO receipts;",
+    // 3: device keys and the pids filed under them, the receipts they sent,
+    // suppression after erasure, and the record of each erasure.
+    "CREATE TABLE devices (
+        site_id    TEXT NOT NULL,
+        key_hash   TEXT NOT NULL,
+        first_seen INTEGER NOT NULL,
+        last_seen  INTEGER NOT NULL,
+        PRIMARY KEY (site_id, key_hash)
+    );
+    CREATE TABLE device_pids (
+        site_id    TEXT NOT NULL,
+        purpose    TEXT NOT NULL,
+        pid        TEXT NOT NULL,
+        key_hash   TEXT NOT NULL,
+        first_seen INTEGER NOT NULL,
+        last_seen  INTEGER NOT NULL,
+        PRIMARY KEY (site_id, purpose, pid)
+    );
+    CREATE INDEX device_pids_by_key ON device_pids (site_id, key_hash);
+    CREATE TABLE receipt_links (
+        site_id  TEXT NOT NULL,
+        key_hash TEXT NOT NULL,
+        hash     TEXT NOT NULL,
+        granted  TEXT NOT NULL,
+        PRIMARY KEY (site_id, key_hash, hash, granted)
+    );
+    CREATE INDEX receipt_links_by_receipt ON receipt_links (site_id, hash, granted);
+    CREATE TABLE suppressions (
+        site_id TEXT NOT NULL,
+        kind    TEXT NOT NULL CHECK (kind IN ('key', 'pid')),
+        hash    TEXT NOT NULL,
+        at      INTEGER NOT NULL,
+        PRIMARY KEY (site_id, kind, hash)
+    );
+    CREATE TABLE erasures (
+        receipt_id       TEXT PRIMARY KEY,
+        site_id          TEXT NOT NULL,
+        key_hash         TEXT NOT NULL,
+        requested_at     INTEGER NOT NULL,
+        erased_at        INTEGER NOT NULL,
+        events           INTEGER NOT NULL,
+        receipts         INTEGER NOT NULL,
+        pseudonymous_ids INTEGER NOT NULL
+    );
+    CREATE INDEX events_by_pid ON events (site_id, pid) WHERE pid IS NOT NULL;",
 ];
 
 /// The schema version this build writes.
@@ -67,12 +121,70 @@ pub enum StoreError {
 }
 
 /// Counts for one stored batch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct InsertOutcome {
     /// Events that were new and are now stored.
     pub accepted: usize,
     /// Events whose id was already stored (not stored again).
     pub duplicates: usize,
+    /// Events not stored because their device key or pid was erased.
+    pub suppressed: usize,
+}
+
+/// What one run of the retention job deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PurgeCounts {
+    /// Expired events.
+    pub events: usize,
+    /// Consent receipts not seen for the longest retention.
+    pub receipts: usize,
+    /// Pid registrations not seen for the longest retention that no stored event uses.
+    pub pseudonymous_ids: usize,
+    /// Device keys not seen for the longest retention with nothing filed under them.
+    pub devices: usize,
+    /// Suppression entries older than the longest retention.
+    pub suppressions: usize,
+}
+
+/// What an erased device's later batches are recognised by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SuppressionKind {
+    /// A device key hash (`device` of a batch).
+    Key,
+    /// The SHA-256 of a pid.
+    Pid,
+}
+
+impl SuppressionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Key => "key",
+            Self::Pid => "pid",
+        }
+    }
+}
+
+/// A pid filed under a device key, in the shape the test API returns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceRegistration {
+    pub key_hash: String,
+    pub pid: String,
+    pub purpose: String,
+    pub first_seen: i64,
+    pub last_seen: i64,
+}
+
+/// A suppression entry, in the shape the test API returns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Suppression {
+    /// `key` or `pid`.
+    pub kind: String,
+    /// The key hash, or the SHA-256 of the pid.
+    pub hash: String,
+    /// When it was suppressed, ms since the epoch.
+    pub at: i64,
 }
 
 /// An event as stored, in the shape the test API returns.
@@ -134,33 +246,54 @@ impl Store {
     /// list; later sightings move `last_seen`). Each event id is stored
     /// once; a repeat counts as a duplicate. A batch without valid events
     /// touches nothing.
+    ///
+    /// Erased devices stay erased: a batch whose `device` key was erased
+    /// stores nothing at all, and an event whose pid was erased is not
+    /// stored; both count as `suppressed`. With a `device`, the batch's pids
+    /// are filed under that key (the first key to send a pid keeps it) and
+    /// its receipt is linked to the key.
     pub fn insert_batch(&self, batch: &Batch, received_at: i64) -> Result<InsertOutcome, StoreError> {
         if batch.events.is_empty() {
-            return Ok(InsertOutcome { accepted: 0, duplicates: 0 });
+            return Ok(InsertOutcome::default());
         }
+        let site = batch.site_id.as_str();
         let mut conn = self.conn()?;
         let tx = conn.transaction()?;
+        if let Some(key) = &batch.device {
+            if is_suppressed(&tx, site, SuppressionKind::Key, key)? {
+                return Ok(InsertOutcome { suppressed: batch.events.len(), ..InsertOutcome::default() });
+            }
+        }
+        let mut erased_pids = BTreeSet::new();
+        for pid in batch.events.iter().filter_map(|e| e.pid.as_deref()).collect::<BTreeSet<_>>() {
+            if is_suppressed(&tx, site, SuppressionKind::Pid, &sha256_hex(pid.as_bytes()))? {
+                erased_pids.insert(pid);
+            }
+        }
+        let events: Vec<&Event> =
+            batch.events.iter().filter(|e| e.pid.as_deref().is_none_or(|pid| !erased_pids.contains(pid))).collect();
+        let suppressed = batch.events.len() - events.len();
+        if events.is_empty() {
+            return Ok(InsertOutcome { suppressed, ..InsertOutcome::default() });
+        }
+
+        let granted = serde_json::to_string(&batch.consent.granted)?;
         tx.prepare_cached(
             "INSERT INTO receipts (site_id, hash, granted, first_seen, last_seen)
              VALUES (?1, ?2, ?3, ?4, ?4)
              ON CONFLICT (site_id, hash, granted) DO UPDATE SET last_seen = max(last_seen, excluded.last_seen)",
         )?
-        .execute(params![
-            batch.site_id,
-            batch.consent.receipt_hash,
-            serde_json::to_string(&batch.consent.granted)?,
-            received_at
-        ])?;
+        .execute(params![site, batch.consent.receipt_hash, granted, received_at])?;
         let mut accepted = 0;
         {
             let mut insert = tx.prepare_cached(
                 "INSERT OR IGNORE INTO events (id, site_id, name, purpose, ts, props, pid, received_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )?;
-            for event in &batch.events {
+            for event in &events {
                 accepted += insert.execute(params![
                     event.id,
-                    batch.site_id,
+                    site,
                     event.name,
                     event.purpose,
                     event.ts,
@@ -170,8 +303,11 @@ impl Store {
                 ])?;
             }
         }
+        if let Some(key) = &batch.device {
+            register_device(&tx, site, key, &events, (&batch.consent.receipt_hash, &granted), received_at)?;
+        }
         tx.commit()?;
-        Ok(InsertOutcome { accepted, duplicates: batch.events.len() - accepted })
+        Ok(InsertOutcome { accepted, duplicates: events.len() - accepted, suppressed })
     }
 
     /// All stored events, in the order they were received.
@@ -224,12 +360,40 @@ impl Store {
         .collect()
     }
 
-    /// Deletes every event and receipt.
+    /// Every pid filed under a device key, in the order first filed.
+    pub fn devices(&self) -> Result<Vec<DeviceRegistration>, StoreError> {
+        let conn = self.conn()?;
+        let mut stmt =
+            conn.prepare("SELECT key_hash, pid, purpose, first_seen, last_seen FROM device_pids ORDER BY rowid")?;
+        let rows = stmt.query_map([], |r| {
+            Ok(DeviceRegistration {
+                key_hash: r.get(0)?,
+                pid: r.get(1)?,
+                purpose: r.get(2)?,
+                first_seen: r.get(3)?,
+                last_seen: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Every suppression entry, in the order first suppressed.
+    pub fn suppressions(&self) -> Result<Vec<Suppression>, StoreError> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare("SELECT kind, hash, at FROM suppressions ORDER BY rowid")?;
+        let rows = stmt.query_map([], |r| Ok(Suppression { kind: r.get(0)?, hash: r.get(1)?, at: r.get(2)? }))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Deletes everything: events, receipts, devices, suppression entries
+    /// and erasure records.
     pub fn clear(&self) -> Result<(), StoreError> {
         let mut conn = self.conn()?;
         let tx = conn.transaction()?;
-        tx.execute("DELETE FROM events", [])?;
-        tx.execute("DELETE FROM receipts", [])?;
+        tx.execute_batch(
+            "DELETE FROM events; DELETE FROM receipts; DELETE FROM devices; DELETE FROM device_pids;
+             DELETE FROM receipt_links; DELETE FROM suppressions; DELETE FROM erasures;",
+        )?;
         tx.commit()?;
         Ok(())
     }
@@ -247,6 +411,65 @@ impl Store {
         let conn = self.conn()?;
         Ok(user_version(&conn)?)
     }
+}
+
+/// Whether `hash` of `kind` was erased on `site`.
+fn is_suppressed(tx: &Transaction<'_>, site: &str, kind: SuppressionKind, hash: &str) -> rusqlite::Result<bool> {
+    tx.prepare_cached("SELECT 1 FROM suppressions WHERE site_id = ?1 AND kind = ?2 AND hash = ?3")?.exists(params![
+        site,
+        kind.as_str(),
+        hash
+    ])
+}
+
+/// Files the batch's pids under `key` and links its receipt to the key.
+/// A pid already filed under another key stays with that key: otherwise
+/// anyone who saw a pid could claim its events.
+fn register_device(
+    tx: &Transaction<'_>,
+    site: &str,
+    key: &str,
+    events: &[&Event],
+    (receipt_hash, granted): (&str, &str),
+    seen: i64,
+) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO devices (site_id, key_hash, first_seen, last_seen) VALUES (?1, ?2, ?3, ?3)
+         ON CONFLICT (site_id, key_hash) DO UPDATE SET last_seen = max(last_seen, excluded.last_seen)",
+    )?
+    .execute(params![site, key, seen])?;
+    let pids: BTreeSet<(&str, &str)> =
+        events.iter().filter_map(|e| e.pid.as_deref().map(|pid| (e.purpose.as_str(), pid))).collect();
+    for (purpose, pid) in pids {
+        let owner: Option<String> = tx
+            .prepare_cached("SELECT key_hash FROM device_pids WHERE site_id = ?1 AND purpose = ?2 AND pid = ?3")?
+            .query_row(params![site, purpose, pid], |r| r.get(0))
+            .optional()?;
+        match owner {
+            None => {
+                tx.prepare_cached(
+                    "INSERT INTO device_pids (site_id, purpose, pid, key_hash, first_seen, last_seen)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+                )?
+                .execute(params![site, purpose, pid, key, seen])?;
+            }
+            Some(owner) if owner == key => {
+                tx.prepare_cached(
+                    "UPDATE device_pids SET last_seen = max(last_seen, ?4)
+                     WHERE site_id = ?1 AND purpose = ?2 AND pid = ?3",
+                )?
+                .execute(params![site, purpose, pid, seen])?;
+            }
+            Some(_) => {
+                tracing::debug!(site_id = site, purpose, "pid already filed under another device key; kept there");
+            }
+        }
+    }
+    tx.prepare_cached(
+        "INSERT OR IGNORE INTO receipt_links (site_id, key_hash, hash, granted) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![site, key, receipt_hash, granted])?;
+    Ok(())
 }
 
 fn user_version(conn: &Connection) -> rusqlite::Result<u32> {
@@ -279,10 +502,13 @@ mod tests {
         Batch {
             site_id: "s".into(),
             sent_at: 1,
+            device: None,
             consent: Consent { receipt_hash: "b".repeat(64), granted: vec!["analytics".into()] },
             events: ids
                 .iter()
-                .map(|id| Event {
+                .enumerate()
+                .map(|(index, id)| Event {
+                    index,
                     id: (*id).into(),
                     name: "n".into(),
                     purpose: "analytics".into(),
@@ -333,9 +559,9 @@ mod tests {
     fn duplicate_ids_within_and_across_batches_are_counted() {
         let store = Store::open(":memory:").unwrap();
         let first = store.insert_batch(&batch(&["1", "2", "1"]), 10).unwrap();
-        assert_eq!(first, InsertOutcome { accepted: 2, duplicates: 1 });
+        assert_eq!(first, InsertOutcome { accepted: 2, duplicates: 1, suppressed: 0 });
         let second = store.insert_batch(&batch(&["2", "3"]), 11).unwrap();
-        assert_eq!(second, InsertOutcome { accepted: 1, duplicates: 1 });
+        assert_eq!(second, InsertOutcome { accepted: 1, duplicates: 1, suppressed: 0 });
         let ids: Vec<_> = store.events().unwrap().into_iter().map(|e| e.id).collect();
         assert_eq!(ids, ["1", "2", "3"]);
         let receipts = store.receipts().unwrap();
@@ -371,7 +597,7 @@ mod tests {
             ]
         );
         b.events.clear();
-        assert_eq!(store.insert_batch(&b, 20).unwrap(), InsertOutcome { accepted: 0, duplicates: 0 });
+        assert_eq!(store.insert_batch(&b, 20).unwrap(), InsertOutcome::default());
         assert_eq!(store.receipts().unwrap()[2].last_seen, 12, "a batch with no valid event records nothing");
     }
 
@@ -388,7 +614,7 @@ mod tests {
         .unwrap();
         tx.commit().unwrap();
         let store = Store::from_connection(conn).unwrap();
-        assert_eq!(store.schema_version().unwrap(), 2);
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
         let events = store.events().unwrap();
         assert_eq!((events[0].id.as_str(), events[0].pid.as_deref()), ("e1", None));
         let receipts = store.receipts().unwrap();
@@ -402,5 +628,255 @@ mod tests {
                 last_seen: 7
             }]
         );
+    }
+
+    #[test]
+    fn a_version_2_database_is_migrated_keeping_its_rows() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for (i, sql) in MIGRATIONS[..2].iter().enumerate() {
+            let tx = conn.transaction().unwrap();
+            tx.execute_batch(sql).unwrap();
+            tx.pragma_update(None, "user_version", i as u32 + 1).unwrap();
+            tx.commit().unwrap();
+        }
+        conn.execute_batch(&format!(
+            "INSERT INTO events VALUES ('e1', 's', 'n', 'analytics', 1, '{{\"a\":1}}', 5, '{pid}');
+             INSERT INTO events VALUES ('e2', 's', 'n', 'analytics', 2, '{{}}', 6, NULL);
+             INSERT INTO receipts VALUES ('s', 'h1', '[\"analytics\"]', 7, 8);",
+            pid = "c".repeat(32)
+        ))
+        .unwrap();
+        let store = Store::from_connection(conn).unwrap();
+        assert_eq!(store.schema_version().unwrap(), 3);
+        let events = store.events().unwrap();
+        assert_eq!(events.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["e1", "e2"]);
+        assert_eq!((events[0].pid.clone(), events[0].props.clone()), (Some("c".repeat(32)), json!({"a": 1})));
+        assert_eq!((store.receipts().unwrap()[0].first_seen, store.receipts().unwrap()[0].last_seen), (7, 8));
+        assert!(store.devices().unwrap().is_empty());
+        assert!(store.suppressions().unwrap().is_empty());
+        // The new tables work on the migrated database.
+        let mut b = batch(&["3"]);
+        b.events[0].pid = Some("c".repeat(32));
+        b.device = Some(key('a'));
+        store.insert_batch(&b, 10).unwrap();
+        assert_eq!(store.devices().unwrap()[0].key_hash, key('a'));
+        assert_eq!(store.export("s", &key('a')).unwrap().events.len(), 2, "e1 carries the same pid");
+    }
+
+    fn key(c: char) -> String {
+        c.to_string().repeat(64)
+    }
+
+    /// An event of `purpose` with `pid`, captured at `ts`.
+    fn event(id: &str, purpose: &str, ts: i64, pid: Option<&str>) -> Event {
+        Event {
+            index: 0,
+            id: id.into(),
+            name: "n".into(),
+            purpose: purpose.into(),
+            ts,
+            props: json!({"p": id}),
+            pid: pid.map(str::to_owned),
+        }
+    }
+
+    fn batch_of(device: Option<&str>, receipt: char, events: Vec<Event>) -> Batch {
+        Batch {
+            site_id: "s".into(),
+            sent_at: 1,
+            device: device.map(str::to_owned),
+            consent: Consent {
+                receipt_hash: receipt.to_string().repeat(64),
+                granted: vec!["analytics".into(), "marketing".into()],
+            },
+            events,
+            rejected: Vec::new(),
+        }
+    }
+
+    fn ids(store: &Store) -> Vec<String> {
+        store.events().unwrap().into_iter().map(|e| e.id).collect()
+    }
+
+    #[test]
+    fn the_first_key_to_send_a_pid_keeps_it() {
+        let store = Store::open(":memory:").unwrap();
+        let (p1, p2) = ("1".repeat(32), "2".repeat(32));
+        let (a, b) = (key('a'), key('b'));
+        store.insert_batch(&batch_of(Some(&a), 'r', vec![event("e1", "analytics", 5, Some(&p1))]), 10).unwrap();
+        // Another key sends the same pid (and one of its own): it files only its own.
+        let claim = vec![event("e2", "analytics", 6, Some(&p1)), event("e3", "marketing", 6, Some(&p2))];
+        store.insert_batch(&batch_of(Some(&b), 's', claim), 20).unwrap();
+        store.insert_batch(&batch_of(Some(&a), 'r', vec![event("e4", "analytics", 7, Some(&p1))]), 30).unwrap();
+        let devices: Vec<_> = store
+            .devices()
+            .unwrap()
+            .into_iter()
+            .map(|d| (d.key_hash, d.pid, d.purpose, d.first_seen, d.last_seen))
+            .collect();
+        assert_eq!(
+            devices,
+            [(a.clone(), p1.clone(), "analytics".into(), 10, 30), (b.clone(), p2.clone(), "marketing".into(), 20, 20)]
+        );
+        let export_b = store.export("s", &b).unwrap();
+        assert_eq!(export_b.events.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["e3"]);
+        assert_eq!(export_b.device.map(|d| (d.first_seen, d.last_seen)), Some((20, 20)));
+        let export_a = store.export("s", &a).unwrap();
+        assert_eq!(export_a.events.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["e1", "e2", "e4"]);
+        assert_eq!(export_a.receipts.iter().map(|r| r.hash.clone()).collect::<Vec<_>>(), ["r".repeat(64)]);
+        assert_eq!(store.export("other-site", &a).unwrap().device, None, "keys are per site");
+
+        let counts = store.erase("s", &b, 1, 40, &"0".repeat(32)).unwrap();
+        assert_eq!(
+            counts,
+            ErasureCounts { events: 1, receipts: 1, pseudonymous_ids: 1, suppressed_pids: 1 },
+            "only what b filed itself"
+        );
+        assert_eq!(ids(&store), ["e1", "e2", "e4"]);
+    }
+
+    #[test]
+    fn a_receipt_another_key_still_links_to_survives_an_erasure() {
+        let store = Store::open(":memory:").unwrap();
+        let (a, b) = (key('a'), key('b'));
+        store
+            .insert_batch(&batch_of(Some(&a), 'r', vec![event("e1", "analytics", 5, Some(&"1".repeat(32)))]), 10)
+            .unwrap();
+        store
+            .insert_batch(&batch_of(Some(&b), 'r', vec![event("e2", "analytics", 5, Some(&"2".repeat(32)))]), 11)
+            .unwrap();
+        let counts = store.erase("s", &a, 1, 20, &"0".repeat(32)).unwrap();
+        assert_eq!((counts.events, counts.receipts, counts.pseudonymous_ids), (1, 0, 1));
+        assert_eq!(store.receipts().unwrap().len(), 1);
+        assert_eq!(store.export("s", &b).unwrap().receipts.len(), 1);
+        let counts = store.erase("s", &b, 1, 21, &"1".repeat(32)).unwrap();
+        assert_eq!((counts.events, counts.receipts, counts.pseudonymous_ids), (1, 1, 1));
+        assert!(store.receipts().unwrap().is_empty());
+    }
+
+    #[test]
+    fn nothing_an_erased_device_sends_is_stored_again() {
+        let store = Store::open(":memory:").unwrap();
+        let a = key('a');
+        let p1 = "1".repeat(32);
+        let first =
+            batch_of(Some(&a), 'r', vec![event("e1", "analytics", 5, Some(&p1)), event("e2", "analytics", 5, None)]);
+        store.insert_batch(&first, 10).unwrap();
+        let counts = store.erase("s", &a, 9, 20, &"0".repeat(32)).unwrap();
+        assert_eq!((counts.events, counts.receipts, counts.pseudonymous_ids, counts.suppressed_pids), (1, 1, 1, 1));
+        assert_eq!(ids(&store), ["e2"], "an event without a pid cannot be told apart from anyone else's");
+        let suppressed: Vec<_> = store.suppressions().unwrap().into_iter().map(|s| (s.kind, s.hash, s.at)).collect();
+        assert_eq!(
+            suppressed,
+            [("key".into(), a.clone(), 20), ("pid".into(), crate::digest::sha256_hex(p1.as_bytes()), 20)]
+        );
+
+        // The same batch again: its key is suppressed, nothing at all is stored.
+        assert_eq!(store.insert_batch(&first, 30).unwrap(), InsertOutcome { suppressed: 2, ..Default::default() });
+        // The old pid without the key: that event is suppressed, the others are stored.
+        let mixed =
+            batch_of(None, 'q', vec![event("e3", "analytics", 5, Some(&p1)), event("e4", "analytics", 5, None)]);
+        assert_eq!(
+            store.insert_batch(&mixed, 31).unwrap(),
+            InsertOutcome { accepted: 1, duplicates: 0, suppressed: 1 }
+        );
+        // Only the pid: nothing stored, not even the receipt.
+        let only = batch_of(None, 't', vec![event("e5", "analytics", 5, Some(&p1))]);
+        assert_eq!(store.insert_batch(&only, 32).unwrap(), InsertOutcome { suppressed: 1, ..Default::default() });
+        assert_eq!(ids(&store), ["e2", "e4"]);
+        assert_eq!(store.receipts().unwrap().iter().map(|r| r.hash.clone()).collect::<Vec<_>>(), ["q".repeat(64)]);
+        assert!(store.devices().unwrap().is_empty());
+        assert_eq!(
+            store.export("s", &a).unwrap(),
+            DeviceExport { device: None, pseudonymous_ids: vec![], events: vec![], receipts: vec![] }
+        );
+
+        // Erasing again finds nothing and refreshes the suppression.
+        let again = store.erase("s", &a, 9, 50, &"1".repeat(32)).unwrap();
+        assert_eq!(again, ErasureCounts::default());
+        assert_eq!(store.suppressions().unwrap()[0].at, 50);
+        assert_eq!(erasures(&store), 2);
+    }
+
+    #[test]
+    fn the_retention_job_deletes_exactly_what_has_expired() {
+        use crate::retention::{Retention, DAY_MS};
+        let retention = Retention {
+            default_days: 5,
+            purposes: [("analytics".to_owned(), 10), ("marketing".to_owned(), 2)].into_iter().collect(),
+        };
+        let store = Store::open(":memory:").unwrap();
+        let t0 = 1_000 * DAY_MS;
+        let a = key('a');
+        let pid = "1".repeat(32);
+        // Received at t0. Expiry = min(ts, received_at) + retention.
+        store
+            .insert_batch(
+                &batch_of(
+                    Some(&a),
+                    'r',
+                    vec![
+                        event("an-old", "analytics", t0 - DAY_MS, Some(&pid)), // expires t0 + 9 d
+                        event("an", "analytics", t0, None),                    // expires t0 + 10 d
+                        event("an-future", "analytics", t0 + 50 * DAY_MS, None), // clock ahead: t0 + 10 d
+                        event("mk", "marketing", t0, None),                    // expires t0 + 2 d
+                        event("other", "other", t0 - 1, None),                 // expires t0 + 5 d - 1 ms
+                    ],
+                ),
+                t0,
+            )
+            .unwrap();
+        let run = |now: i64| store.purge_expired(&retention, now).unwrap();
+        assert_eq!(run(t0 + 2 * DAY_MS - 1).events, 0);
+        assert_eq!(run(t0 + 2 * DAY_MS).events, 1);
+        assert_eq!(ids(&store), ["an-old", "an", "an-future", "other"]);
+        assert_eq!(run(t0 + 5 * DAY_MS - 2).events, 0);
+        assert_eq!(run(t0 + 5 * DAY_MS - 1).events, 1);
+        assert_eq!(run(t0 + 9 * DAY_MS - 1).events, 0);
+        let counts = run(t0 + 9 * DAY_MS);
+        assert_eq!((counts.events, counts.pseudonymous_ids), (1, 0), "the pid is still seen recently");
+        assert_eq!(ids(&store), ["an", "an-future"]);
+        assert_eq!(
+            run(t0 + 10 * DAY_MS),
+            PurgeCounts { events: 2, receipts: 1, pseudonymous_ids: 1, devices: 1, suppressions: 0 }
+        );
+        assert!(ids(&store).is_empty());
+        assert!(store.receipts().unwrap().is_empty() && store.devices().unwrap().is_empty());
+        assert_eq!(store.export("s", &a).unwrap().device, None);
+    }
+
+    #[test]
+    fn registrations_and_suppressions_last_the_longest_retention() {
+        use crate::retention::{Retention, DAY_MS};
+        let retention = Retention::new(3);
+        let store = Store::open(":memory:").unwrap();
+        let t0 = 1_000 * DAY_MS;
+        let (a, b) = (key('a'), key('b'));
+        let (p1, p2) = ("1".repeat(32), "2".repeat(32));
+        store.insert_batch(&batch_of(Some(&a), 'r', vec![event("e1", "x", t0, Some(&p1))]), t0).unwrap();
+        store.insert_batch(&batch_of(Some(&b), 's', vec![event("e2", "x", t0, Some(&p2))]), t0).unwrap();
+        store.erase("s", &b, t0, t0 + DAY_MS, &"0".repeat(32)).unwrap();
+        // A later event carries a's pid without naming the key.
+        store
+            .insert_batch(&batch_of(None, 'q', vec![event("e3", "x", t0 + 2 * DAY_MS, Some(&p1))]), t0 + 2 * DAY_MS)
+            .unwrap();
+
+        // a's registration is old, but a stored event still carries its pid: kept, and the key with it.
+        let counts = store.purge_expired(&retention, t0 + 3 * DAY_MS).unwrap();
+        assert_eq!(counts, PurgeCounts { events: 1, receipts: 1, ..PurgeCounts::default() });
+        assert_eq!(store.export("s", &a).unwrap().events.len(), 1);
+        // b's suppression entries end once the longest retention has passed since the erasure.
+        let counts = store.purge_expired(&retention, t0 + 4 * DAY_MS - 1).unwrap();
+        assert_eq!(counts, PurgeCounts::default());
+        let counts = store.purge_expired(&retention, t0 + 4 * DAY_MS).unwrap();
+        assert_eq!(counts, PurgeCounts { suppressions: 2, ..PurgeCounts::default() });
+        assert!(store.suppressions().unwrap().is_empty());
+        let counts = store.purge_expired(&retention, t0 + 5 * DAY_MS).unwrap();
+        assert_eq!(counts, PurgeCounts { events: 1, receipts: 1, pseudonymous_ids: 1, devices: 1, suppressions: 0 });
+        assert!(store.devices().unwrap().is_empty());
+    }
+
+    fn erasures(store: &Store) -> i64 {
+        store.conn().unwrap().query_row("SELECT count(*) FROM erasures", [], |r| r.get(0)).unwrap()
     }
 }

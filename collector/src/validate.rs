@@ -6,8 +6,8 @@
 //! `events[3].id` or `consent.granted[1]`) and says what was expected and
 //! what was found.
 //!
-//! The envelope (`v`, `siteId`, `sentAt`, `consent`, and `events` being an
-//! array of 1–500 items) is all or nothing: a fault there rejects the whole
+//! The envelope (`v`, `siteId`, `sentAt`, `device`, `consent`, and `events`
+//! being an array of 1–500 items) is all or nothing: a fault there rejects the whole
 //! body. Each event is then checked on its own; a bad event becomes a
 //! [`Rejection`] and the others are kept.
 
@@ -39,6 +39,9 @@ pub const MAX_EVENT_BYTES: usize = 32 * 1024;
 pub struct Batch {
     pub site_id: String,
     pub sent_at: i64,
+    /// SHA-256 (lowercase hex) of the device's public key, sent when some
+    /// event carries a `pid`: the collector files those pids under it.
+    pub device: Option<String>,
     pub consent: Consent,
     /// Events that passed validation, in body order.
     pub events: Vec<Event>,
@@ -56,6 +59,8 @@ pub struct Consent {
 /// One event of a batch.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
+    /// Position of the event in the body's `events`.
+    pub index: usize,
     pub id: String,
     pub name: String,
     pub purpose: String,
@@ -80,7 +85,7 @@ pub struct Rejection {
 }
 
 impl Rejection {
-    fn new(index: usize, id: Option<String>, error: &ValidationError) -> Self {
+    pub(crate) fn new(index: usize, id: Option<String>, error: &ValidationError) -> Self {
         Self {
             index,
             id,
@@ -113,6 +118,9 @@ pub enum ValidationError {
     /// An event is larger than [`MAX_EVENT_BYTES`] when serialized.
     #[error("{field}: event is {size} bytes, more than {MAX_EVENT_BYTES}")]
     EventTooLarge { field: String, size: usize },
+    /// An event is already past its purpose's retention period when it arrives.
+    #[error("{field}: past its {retention_days}-day retention")]
+    Expired { field: String, purpose: String, retention_days: u32 },
 }
 
 impl ValidationError {
@@ -125,6 +133,7 @@ impl ValidationError {
             Self::UnknownField { .. } => "unknown_field",
             Self::PurposeNotGranted { .. } => "purpose_not_granted",
             Self::EventTooLarge { .. } => "too_large",
+            Self::Expired { .. } => "expired",
         }
     }
 
@@ -136,7 +145,8 @@ impl ValidationError {
             | Self::MissingField { field }
             | Self::UnknownField { field }
             | Self::PurposeNotGranted { field, .. }
-            | Self::EventTooLarge { field, .. } => Some(field),
+            | Self::EventTooLarge { field, .. }
+            | Self::Expired { field, .. } => Some(field),
         }
     }
 
@@ -152,6 +162,10 @@ impl ValidationError {
             Self::EventTooLarge { size, .. } => {
                 format!("event is {size} bytes as compact JSON; the limit is {MAX_EVENT_BYTES} bytes")
             }
+            Self::Expired { purpose, retention_days, .. } => format!(
+                "event is older than the {retention_days}-day retention of purpose \"{purpose}\" \
+                 (counted from the earlier of its ts and the time it arrived); it would be deleted at once"
+            ),
         }
     }
 }
@@ -160,18 +174,22 @@ type Result<T> = std::result::Result<T, ValidationError>;
 
 /// Parses and checks a request body.
 pub fn parse_batch(body: &[u8]) -> Result<Batch> {
+    validate_batch(&parse_json(body)?)
+}
+
+/// Parses a request body as UTF-8 JSON (`invalid_json` otherwise).
+pub fn parse_json(body: &[u8]) -> Result<Value> {
     let text = std::str::from_utf8(body).map_err(|e| ValidationError::InvalidJson {
         message: format!("body is not valid UTF-8 (bad byte at offset {})", e.valid_up_to()),
     })?;
-    let value: Value = serde_json::from_str(text)
-        .map_err(|e| ValidationError::InvalidJson { message: format!("body is not valid JSON: {e}") })?;
-    validate_batch(&value)
+    serde_json::from_str(text)
+        .map_err(|e| ValidationError::InvalidJson { message: format!("body is not valid JSON: {e}") })
 }
 
 /// Checks an already-parsed body.
 pub fn validate_batch(root: &Value) -> Result<Batch> {
     let obj = expect_object(root, "", "a JSON object at the top level")?;
-    reject_unknown(obj, "", &["v", "siteId", "sentAt", "consent", "events"])?;
+    reject_unknown(obj, "", &["v", "siteId", "sentAt", "device", "consent", "events"])?;
 
     let v = require(obj, "", "v")?;
     if v.as_u64() != Some(1) {
@@ -185,28 +203,39 @@ pub fn validate_batch(root: &Value) -> Result<Batch> {
     }
 
     let sent_at = expect_timestamp(require(obj, "", "sentAt")?, "sentAt")?;
+    let device = match obj.get("device") {
+        None => None,
+        Some(value) => {
+            let device = expect_str(value, "device", KEY_HASH_RULE)?;
+            if !is_lower_hex(device, 64) {
+                return Err(invalid_str("device", KEY_HASH_RULE, device));
+            }
+            Some(device.to_owned())
+        }
+    };
     let consent = validate_consent(require(obj, "", "consent")?)?;
     let items = expect_event_array(require(obj, "", "events")?)?;
 
     let mut events = Vec::with_capacity(items.len());
     let mut rejected = Vec::new();
     for (index, item) in items.iter().enumerate() {
-        match validate_event(item, &format!("events[{index}]"), &consent.granted) {
+        match validate_event(item, index, &consent.granted) {
             Ok(event) => events.push(event),
             Err(error) => rejected.push(Rejection::new(index, valid_event_id(item), &error)),
         }
     }
 
-    Ok(Batch { site_id: site_id.to_owned(), sent_at, consent, events, rejected })
+    Ok(Batch { site_id: site_id.to_owned(), sent_at, device, consent, events, rejected })
 }
 
-const SITE_ID_RULE: &str = "a string of 1-64 characters from [A-Za-z0-9_-]";
+pub(crate) const SITE_ID_RULE: &str = "a string of 1-64 characters from [A-Za-z0-9_-]";
 const PURPOSE_RULE: &str = "a purpose id: 1-32 characters from [a-z0-9_-]";
 const RECEIPT_HASH_RULE: &str = "64 lowercase hex characters";
 const EVENT_ID_RULE: &str = "32 lowercase hex characters";
 const PID_RULE: &str = "32 lowercase hex characters";
+const KEY_HASH_RULE: &str = "64 lowercase hex characters (SHA-256 of the device's public key)";
 const EVENT_NAME_RULE: &str = "a string of 1-64 characters";
-const TIMESTAMP_RULE: &str = "a non-negative integer (milliseconds since the Unix epoch)";
+pub(crate) const TIMESTAMP_RULE: &str = "a non-negative integer (milliseconds since the Unix epoch)";
 const PROP_VALUE_RULE: &str = "a string of at most 2048 characters, a finite number or a boolean";
 
 fn validate_consent(value: &Value) -> Result<Consent> {
@@ -254,7 +283,8 @@ fn valid_event_id(value: &Value) -> Option<String> {
     value.get("id").and_then(Value::as_str).filter(|id| is_lower_hex(id, 32)).map(str::to_owned)
 }
 
-fn validate_event(value: &Value, path: &str, granted: &[String]) -> Result<Event> {
+fn validate_event(value: &Value, index: usize, granted: &[String]) -> Result<Event> {
+    let path = &format!("events[{index}]");
     let obj = expect_object(value, path, "an event object")?;
     let size = json_size(value);
     if size > MAX_EVENT_BYTES {
@@ -301,7 +331,15 @@ fn validate_event(value: &Value, path: &str, granted: &[String]) -> Result<Event
         }
     };
 
-    Ok(Event { id: id.to_owned(), name: name.to_owned(), purpose: purpose.to_owned(), ts, props: props.clone(), pid })
+    Ok(Event {
+        index,
+        id: id.to_owned(),
+        name: name.to_owned(),
+        purpose: purpose.to_owned(),
+        ts,
+        props: props.clone(),
+        pid,
+    })
 }
 
 /// `props`: a flat object of at most 64 keys `[A-Za-z0-9_]{1,64}` whose
@@ -374,7 +412,7 @@ pub fn is_purpose_id(s: &str) -> bool {
         && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
 }
 
-fn is_lower_hex(s: &str, len: usize) -> bool {
+pub(crate) fn is_lower_hex(s: &str, len: usize) -> bool {
     s.len() == len && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
@@ -386,37 +424,37 @@ fn join(parent: &str, key: &str) -> String {
     }
 }
 
-fn require<'a>(obj: &'a Map<String, Value>, parent: &str, key: &str) -> Result<&'a Value> {
+pub(crate) fn require<'a>(obj: &'a Map<String, Value>, parent: &str, key: &str) -> Result<&'a Value> {
     obj.get(key).ok_or_else(|| ValidationError::MissingField { field: join(parent, key) })
 }
 
-fn reject_unknown(obj: &Map<String, Value>, parent: &str, known: &[&str]) -> Result<()> {
+pub(crate) fn reject_unknown(obj: &Map<String, Value>, parent: &str, known: &[&str]) -> Result<()> {
     match obj.keys().find(|k| !known.contains(&k.as_str())) {
         Some(key) => Err(ValidationError::UnknownField { field: join(parent, key) }),
         None => Ok(()),
     }
 }
 
-fn expect_object<'a>(value: &'a Value, path: &str, expected: &str) -> Result<&'a Map<String, Value>> {
+pub(crate) fn expect_object<'a>(value: &'a Value, path: &str, expected: &str) -> Result<&'a Map<String, Value>> {
     value.as_object().ok_or_else(|| invalid(path, expected, value))
 }
 
-fn expect_str<'a>(value: &'a Value, path: &str, expected: &str) -> Result<&'a str> {
+pub(crate) fn expect_str<'a>(value: &'a Value, path: &str, expected: &str) -> Result<&'a str> {
     value.as_str().ok_or_else(|| invalid(path, expected, value))
 }
 
-fn expect_timestamp(value: &Value, path: &str) -> Result<i64> {
+pub(crate) fn expect_timestamp(value: &Value, path: &str) -> Result<i64> {
     value.as_u64().and_then(|n| i64::try_from(n).ok()).ok_or_else(|| invalid(path, TIMESTAMP_RULE, value))
 }
 
-fn invalid(path: &str, expected: &str, found: &Value) -> ValidationError {
+pub(crate) fn invalid(path: &str, expected: &str, found: &Value) -> ValidationError {
     ValidationError::InvalidField {
         field: path.to_owned(),
         message: format!("expected {expected}, found {}", describe(found)),
     }
 }
 
-fn invalid_str(path: &str, expected: &str, found: &str) -> ValidationError {
+pub(crate) fn invalid_str(path: &str, expected: &str, found: &str) -> ValidationError {
     ValidationError::InvalidField {
         field: path.to_owned(),
         message: format!("expected {expected}, found {}", describe_str(found)),
@@ -598,6 +636,19 @@ mod tests {
             v["events"][0]["pid"] = bad.clone();
             let r = rejection(&v);
             assert_eq!((r.code, r.field.as_str()), ("invalid_field", "events[0].pid"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn device_is_optional_but_must_be_64_lowercase_hex() {
+        let mut v = valid();
+        assert_eq!(validate_batch(&v).unwrap().device, None);
+        v["device"] = json!("0123456789abcdef".repeat(4));
+        assert_eq!(validate_batch(&v).unwrap().device, Some("0123456789abcdef".repeat(4)));
+        for bad in [json!("0123456789ABCDEF".repeat(4)), json!("ab"), json!(null), json!(7), json!("g".repeat(64))] {
+            v["device"] = bad.clone();
+            let e = err(&v);
+            assert_eq!((e.code(), e.field()), ("invalid_field", Some("device")), "{bad}");
         }
     }
 

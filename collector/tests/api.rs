@@ -3,7 +3,8 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use attune_collector::config::{Config, DEFAULT_CSP};
 use attune_collector::limit::Rate;
@@ -17,6 +18,12 @@ use serde_json::{json, Value};
 use tower::ServiceExt;
 
 const HASH: &str = "9f2c000000000000000000000000000000000000000000000000000000000abc";
+
+/// Capture time of the test events: an hour ago, well inside the default 30-day retention.
+static TS: LazyLock<i64> = LazyLock::new(|| {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64;
+    now - 3_600_000
+});
 
 fn app_with(config: Config) -> Router {
     let store = Arc::new(Store::open(":memory:").unwrap());
@@ -39,7 +46,7 @@ fn batch(n: usize) -> Value {
                 "id": event_id(i),
                 "name": "page_view",
                 "purpose": "analytics",
-                "ts": 1_763_923_199_000_i64 + i as i64,
+                "ts": *TS + i as i64,
                 "props": { "path": format!("/product/{i}") }
             })
         })
@@ -47,7 +54,7 @@ fn batch(n: usize) -> Value {
     json!({
         "v": 1,
         "siteId": "demo-shop",
-        "sentAt": 1_763_923_200_000_i64,
+        "sentAt": *TS + 1000,
         "consent": { "receiptHash": HASH, "granted": ["necessary", "analytics"] },
         "events": events
     })
@@ -118,7 +125,7 @@ async fn valid_batch_is_stored_and_visible_through_the_test_api() {
     let app = test_app();
     let reply = post(&app, &batch(3)).await;
     assert_eq!(reply.status, StatusCode::OK);
-    assert_eq!(reply.json(), json!({"accepted": 3, "duplicates": 0, "rejected": []}));
+    assert_eq!(reply.json(), json!({"accepted": 3, "duplicates": 0, "suppressed": 0, "rejected": []}));
     assert_eq!(reply.header("content-type"), Some("application/json"));
 
     let events = stored_events(&app).await;
@@ -128,7 +135,7 @@ async fn valid_batch_is_stored_and_visible_through_the_test_api() {
     assert_eq!(first["siteId"], "demo-shop");
     assert_eq!(first["name"], "page_view");
     assert_eq!(first["purpose"], "analytics");
-    assert_eq!(first["ts"], 1_763_923_199_000_i64);
+    assert_eq!(first["ts"], *TS);
     assert_eq!(first["props"], json!({"path": "/product/0"}));
     assert!(first["receivedAt"].as_i64().unwrap() > 1_700_000_000_000);
 
@@ -148,10 +155,13 @@ async fn the_same_batch_twice_counts_duplicates_and_stores_nothing_new() {
     assert_eq!(post(&app, &batch(4)).await.json()["accepted"], 4);
     let again = post(&app, &batch(4)).await;
     assert_eq!(again.status, StatusCode::OK);
-    assert_eq!(again.json(), json!({"accepted": 0, "duplicates": 4, "rejected": []}));
+    assert_eq!(again.json(), json!({"accepted": 0, "duplicates": 4, "suppressed": 0, "rejected": []}));
     assert_eq!(stored_events(&app).await.len(), 4);
     // A retry that overlaps partly stores only the new ids.
-    assert_eq!(post(&app, &batch(6)).await.json(), json!({"accepted": 2, "duplicates": 4, "rejected": []}));
+    assert_eq!(
+        post(&app, &batch(6)).await.json(),
+        json!({"accepted": 2, "duplicates": 4, "suppressed": 0, "rejected": []})
+    );
     assert_eq!(stored_events(&app).await.len(), 6);
     let receipts = get(&app, "/__test/receipts").await.json();
     assert_eq!(receipts["receipts"].as_array().unwrap().len(), 1);
@@ -612,7 +622,7 @@ fn post_encoded(encoding: &str, body: Vec<u8>) -> Request<Body> {
 async fn gzip_bodies_are_decompressed() {
     let app = test_app();
     let reply = send(&app, post_encoded("gzip", gzip(batch(3).to_string().as_bytes()))).await;
-    assert_eq!(reply.json(), json!({"accepted": 3, "duplicates": 0, "rejected": []}));
+    assert_eq!(reply.json(), json!({"accepted": 3, "duplicates": 0, "suppressed": 0, "rejected": []}));
     // `identity` is the same as no header.
     let reply = send(&app, post_encoded("Identity", batch(4).to_string().into_bytes())).await;
     assert_eq!(reply.json()["accepted"], 1);

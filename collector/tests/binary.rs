@@ -116,16 +116,20 @@ impl Collector {
 fn batch(ids: &[&str]) -> String {
     let events: Vec<Value> = ids
         .iter()
-        .map(|id| json!({"id": id, "name": "page_view", "purpose": "analytics", "ts": 1, "props": {}}))
+        .map(|id| json!({"id": id, "name": "page_view", "purpose": "analytics", "ts": now_ms() - 60_000, "props": {}}))
         .collect();
     json!({
         "v": 1,
         "siteId": "demo-shop",
-        "sentAt": 2,
+        "sentAt": now_ms(),
         "consent": {"receiptHash": "e".repeat(64), "granted": ["analytics"]},
         "events": events
     })
     .to_string()
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
 }
 
 fn temp_db(name: &str) -> PathBuf {
@@ -163,12 +167,12 @@ fn binary_serves_on_port_zero_and_keeps_events_across_a_sigterm_restart() {
     let collector = Collector::start(&["--port", "0", "--db", db_arg, "--test-api"]);
     assert_eq!(collector.request("GET", "/healthz", ""), (200, "ok".to_owned()));
     let (status, body) = collector.request("POST", "/v1/batch", &batch(&[&id_a]));
-    assert_eq!((status, body.as_str()), (200, r#"{"accepted":1,"duplicates":0,"rejected":[]}"#));
+    assert_eq!((status, body.as_str()), (200, r#"{"accepted":1,"duplicates":0,"suppressed":0,"rejected":[]}"#));
     assert!(collector.terminate(), "clean exit on SIGTERM");
 
     let collector = Collector::start(&["--port", "0", "--db", db_arg, "--test-api"]);
     let (status, body) = collector.request("POST", "/v1/batch", &batch(&[&id_a, &id_b]));
-    assert_eq!((status, body.as_str()), (200, r#"{"accepted":1,"duplicates":1,"rejected":[]}"#));
+    assert_eq!((status, body.as_str()), (200, r#"{"accepted":1,"duplicates":1,"suppressed":0,"rejected":[]}"#));
     assert_eq!(event_ids(&collector), [id_a, id_b]);
     assert!(collector.terminate());
     remove_db_dir(&db);
@@ -197,7 +201,7 @@ fn a_request_in_flight_at_sigterm_is_finished_and_stored() {
     let mut reply = String::new();
     stream.read_to_string(&mut reply).unwrap();
     assert!(reply.starts_with("HTTP/1.1 200 "), "{reply}");
-    assert!(reply.ends_with(r#"{"accepted":1,"duplicates":0,"rejected":[]}"#), "{reply}");
+    assert!(reply.ends_with(r#"{"accepted":1,"duplicates":0,"suppressed":0,"rejected":[]}"#), "{reply}");
     assert!(collector.wait_exit(), "clean exit after the in-flight request");
 
     let collector = Collector::start(&["--port", "0", "--db", db_arg, "--test-api"]);
@@ -242,7 +246,7 @@ fn sigterm_after_a_batch_leaves_it_committed_and_the_database_closed_cleanly() {
     let ids: Vec<String> = (0..50).map(|i| format!("{i:032x}")).collect();
     let (status, body) =
         collector.request("POST", "/v1/batch", &batch(&ids.iter().map(String::as_str).collect::<Vec<_>>()));
-    assert_eq!((status, body.as_str()), (200, r#"{"accepted":50,"duplicates":0,"rejected":[]}"#));
+    assert_eq!((status, body.as_str()), (200, r#"{"accepted":50,"duplicates":0,"suppressed":0,"rejected":[]}"#));
     assert!(collector.terminate(), "clean exit on SIGTERM");
     // Closing checkpointed the write-ahead log into the main file.
     let wal = db.with_file_name("collector.sqlite-wal");
@@ -279,4 +283,134 @@ fn json_logs_have_one_structured_line_per_batch() {
     assert_eq!(line["bytes"], json!(body.len()));
     assert!(line["latency_ms"].as_f64().is_some_and(|ms| ms >= 0.0), "{line}");
     assert_eq!(line["level"], "INFO");
+}
+
+#[test]
+fn binary_refuses_a_bad_site_config_with_a_clear_message() {
+    let db = temp_db("bad-site-config");
+    let site_config = db.with_file_name("attune-config.json");
+    std::fs::write(&site_config, r#"{"collect": {"analytics": {"retentionDays": 0, "events": {}}}}"#).unwrap();
+    for path in [site_config.clone(), db.with_file_name("missing.json")] {
+        let out = Command::new(env!("CARGO_BIN_EXE_attune-collector"))
+            .args(["--db", ":memory:", "--port", "0", "--site-config", path.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("site config") && stderr.contains(path.to_str().unwrap()), "{stderr}");
+        assert!(out.stdout.is_empty(), "no listening line on failure");
+    }
+    let stderr = String::from_utf8_lossy(
+        &Command::new(env!("CARGO_BIN_EXE_attune-collector"))
+            .args(["--db", ":memory:", "--site-config", site_config.to_str().unwrap()])
+            .output()
+            .unwrap()
+            .stderr,
+    )
+    .into_owned();
+    assert!(stderr.contains("collect.analytics.retentionDays"), "names the bad key: {stderr}");
+    remove_db_dir(&db);
+}
+
+#[test]
+fn rights_requests_are_answered_and_logged_without_personal_data() {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
+    use p256::ecdsa::signature::Signer as _;
+    use p256::ecdsa::{Signature, SigningKey};
+    use sha2::{Digest, Sha256};
+
+    let db = temp_db("rights");
+    let site_config = db.with_file_name("attune-config.json");
+    std::fs::write(&site_config, r#"{"collect": {"analytics": {"retentionDays": 10, "events": {"page_view": {}}}}}"#)
+        .unwrap();
+    let collector = Collector::spawn(
+        &[
+            "--port",
+            "0",
+            "--db",
+            db.to_str().unwrap(),
+            "--log-format",
+            "json",
+            "--site-config",
+            site_config.to_str().unwrap(),
+        ],
+        &[("ATTUNE_RETENTION_INTERVAL", "0")],
+        "attune_collector=debug",
+        Stdio::piped(),
+    );
+
+    let key = SigningKey::from_slice(&[5; 32]).unwrap();
+    let point = key.verifying_key().to_sec1_point(false);
+    let key_hash: String = Sha256::digest(point.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+    let public_key = URL_SAFE_NO_PAD.encode(point.as_bytes());
+    let pid = "7".repeat(32);
+    let mut body: Value = serde_json::from_str(&batch(&[&"a".repeat(32)])).unwrap();
+    body["device"] = json!(key_hash);
+    body["events"][0]["pid"] = json!(pid);
+    let (status, reply) = collector.request("POST", "/v1/batch", &body.to_string());
+    assert_eq!((status, reply.as_str()), (200, r#"{"accepted":1,"duplicates":0,"suppressed":0,"rejected":[]}"#));
+
+    let (at, nonce) = (now_ms(), "0123456789abcdef".repeat(2));
+    let message = format!("attune-rights/1\nerase\ndemo-shop\n{at}\n{nonce}\n{public_key}");
+    let signature: Signature = key.sign(message.as_bytes());
+    let request = json!({
+        "v": 1, "siteId": "demo-shop", "action": "erase", "at": at, "nonce": nonce,
+        "publicKey": public_key, "signature": URL_SAFE_NO_PAD.encode(signature.to_bytes()),
+    });
+    let (status, reply) = collector.request("POST", "/v1/rights/erase", &request.to_string());
+    assert_eq!(status, 200, "{reply}");
+    let receipt: Value = serde_json::from_str(&reply).unwrap();
+    assert_eq!(receipt["deleted"], json!({"events": 1, "receipts": 1, "pseudonymousIds": 1}));
+    let (status, reply) = collector.request("POST", "/v1/batch", &body.to_string());
+    assert_eq!((status, reply.as_str()), (200, r#"{"accepted":0,"duplicates":0,"suppressed":1,"rejected":[]}"#));
+    let (status, reply) =
+        collector.request("POST", "/v1/rights/export", &json!({"siteId": "demo-shop", "device": key_hash}).to_string());
+    assert_eq!(status, 403, "{reply}");
+    assert!(reply.contains("proof_required"), "{reply}");
+
+    let (clean, mut child) = collector.wait_exit_child_after_term();
+    assert!(clean);
+    let mut stderr = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    let lines: Vec<Value> = stderr.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let find = |message: &str| lines.iter().filter(|l| l["message"] == message).collect::<Vec<_>>();
+    let rights = find("rights");
+    assert_eq!(rights.len(), 1, "{stderr}");
+    assert_eq!((&rights[0]["action"], &rights[0]["site_id"]), (&json!("erase"), &json!("demo-shop")));
+    assert_eq!(
+        (&rights[0]["events"], &rights[0]["receipts"], &rights[0]["pseudonymous_ids"]),
+        (&json!(1), &json!(1), &json!(1))
+    );
+    let retention = find("retention");
+    assert_eq!(retention.len(), 1, "once at start-up, then never (interval 0): {stderr}");
+    assert_eq!(retention[0]["events"], 0);
+    let started = find("collector started");
+    assert_eq!(started[0]["default_retention_days"], 30);
+    assert!(started[0]["retention_days"].as_str().unwrap().contains("\"analytics\": 10"), "{}", started[0]);
+    assert_eq!(find("batch")[1]["suppressed"], 1);
+    for secret in [&key_hash, &pid, &public_key] {
+        assert!(!stderr.contains(secret.as_str()), "{secret} must not be logged: {stderr}");
+    }
+    remove_db_dir(&db);
+}
+
+#[test]
+fn the_retention_job_runs_at_start_up_then_every_interval_and_stops_on_shutdown() {
+    let db = temp_db("retention-interval");
+    let collector = Collector::spawn(
+        &["--port", "0", "--db", db.to_str().unwrap(), "--log-format", "json", "--retention-interval", "1"],
+        &[],
+        "attune_collector=info",
+        Stdio::piped(),
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    let (clean, mut child) = collector.wait_exit_child_after_term();
+    assert!(clean, "a clean exit with the job's timer pending");
+    let mut stderr = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    let runs = stderr.lines().filter(|l| l.contains(r#""message":"retention""#)).count();
+    assert_eq!(runs, 2, "{stderr}");
+    assert!(stderr.contains("collector stopped") && !stderr.contains("still in use"), "closed cleanly: {stderr}");
+    remove_db_dir(&db);
 }
