@@ -620,7 +620,7 @@ function define(): void {
       section.append(el('p', { class: 'note', 'data-attune-queued': String(view.queued) }, view.queued > 0 ? count(view.queued, s.queuedOne, s.queuedMany) : s.queuedNone));
       const log = view.egressLog.map((payload, n) => {
         const id = `attune-privacy-sent-${n}`;
-        const li = el('li', { class: 'entry' });
+        const li = el('li', { class: 'entry', 'data-attune-outcome': payload.outcome });
         li.append(el('p', { id }, egressText(payload, view, s, locale)));
         const meta = el('p', { class: 'meta' }, fill(s.egressMeta, { bytes: payload.bytes, transport: payload.transport, status: payload.status ?? s.noStatus }));
         li.append(this.#details(`sent-${payload.at}-${payload.events[0]?.id ?? n}`, s.details, payload.events, id, meta));
@@ -642,7 +642,7 @@ function define(): void {
       thead.append(head);
       const tbody = el('tbody');
       for (const row of manifest.rows) {
-        const tr = el('tr');
+        const tr = el('tr', { 'data-attune-field': row.field, 'data-attune-purpose': row.purpose });
         const field = el('td');
         field.append(el('code', {}, row.field));
         tr.append(

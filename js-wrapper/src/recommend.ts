@@ -154,6 +154,8 @@ export class Recommendations {
       const items = await read(catalog, 'catalog');
       const bytes = typeof items === 'string' ? new TextEncoder().encode(items) : items;
       if (owner.call((sdk) => recoded('invalid_catalog', () => sdk.setCatalog(bytes))) === null) return;
+      // Interests and item titles in the privacy centre come from the catalogue.
+      owner.privacy.notify();
     } catch (e) {
       owner.warn(toAttuneError(e, 'invalid_catalog'));
       return;

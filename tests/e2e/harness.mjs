@@ -96,7 +96,11 @@ export async function startCollector({ staticDir = demoDist, timeout = 20_000 } 
   const db = path.join(dir, 'collector.sqlite');
   const child = spawn(
     collectorBin,
-    ['--bind', '127.0.0.1:0', '--db', db, '--static-dir', staticDir, '--test-api'],
+    [
+      '--bind', '127.0.0.1:0', '--db', db, '--static-dir', staticDir, '--test-api',
+      // The demo's retention per purpose (the same file the SDK gets).
+      '--site-config', path.join(repoRoot, 'demo-site', 'src', 'attune-config.json'),
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn' } },
   );
   const killOnExit = () => child.kill('SIGKILL');

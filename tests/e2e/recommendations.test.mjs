@@ -228,9 +228,9 @@ e2eTest(env, '"Don’t show" in the Why panel removes items with that tag from t
   assert.deepEqual(reloaded.items.filter((i) => tags.get(i.id).includes(tag)), [], 'the mute is kept on the device');
   assert.ok(!ids(reloaded).includes(dismissed), 'and so is "not interested"');
 
-  // The "What leaves your device" page lists it and can undo it.
+  // The "Your data" page (the privacy centre) lists it and can undo it.
   await s.goto('/your-data.html');
-  await s.page.locator(`#rec-signals button[data-tag="${tag}"]`).click();
+  await s.page.locator(`attune-privacy-center [data-attune-action="unmute"][data-attune-tag="${tag}"]`).click();
   await s.goto('/');
   assert.deepEqual(await s.page.evaluate(() => window.attune.recommendations.signals().muted), []);
   assertClean(s);
