@@ -302,6 +302,8 @@ export class Attune {
 
   /** Sends whatever may leave now; resolves when the collector has answered. */
   async flush(): Promise<void> {
+    // A grant just made may be making the device key: ids leave only beside it.
+    await this.privacy.keyMade();
     const pending = this.call((sdk) => sdk.flush());
     if (!pending) return;
     try {

@@ -163,6 +163,11 @@ export class Privacy implements PrivacyApi {
     return this.#making;
   }
 
+  /** @internal Resolves once a device key being made is stored (so a send right after a grant carries it). */
+  keyMade(): Promise<void> {
+    return this.#making ?? Promise.resolve();
+  }
+
   /** @internal Tells the listeners something they show changed. */
   notify(): void {
     for (const listener of [...this.#listeners]) {

@@ -443,6 +443,8 @@ impl Engine {
             None => {}
             Some(Ok((ids, problems))) => {
                 self.pseudonyms.merge_stored(ids);
+                let cut = stored.and_then(crate::snapshot::ids_erased_before);
+                self.erased_at = self.erased_at.max(cut);
                 warnings.extend(problems.iter().map(|e| Warning::from_error(e)));
             }
             Some(Err(e)) => warnings.push(Warning::from_error(&e)),
@@ -453,7 +455,7 @@ impl Engine {
 
     /// What to store under [`crate::snapshot::IDS_KEY`]; `None`: remove the key.
     pub fn ids_snapshot(&self) -> Option<String> {
-        (!self.pseudonyms.is_empty()).then(|| encode_ids(&self.pseudonyms))
+        (!self.pseudonyms.is_empty() || self.erased_at.is_some()).then(|| encode_ids(&self.pseudonyms, self.erased_at))
     }
 
     /// Merges the stored egress log into this tab's (ids of purposes no longer granted removed).
@@ -535,14 +537,19 @@ impl Engine {
     }
 
     /// The one door out: the next batch, built only from events whose purpose is granted now,
-    /// each with its purpose's pseudonymous id (if the purpose declares one).
+    /// each with its purpose's pseudonymous id (if the purpose declares one and the device has
+    /// its key).
     pub fn take_batch(&mut self, now: Millis, max_bytes: usize) -> Option<OutgoingBatch> {
         let states = self.sync_egress(now);
         let granted: Vec<&str> = states.iter().filter(|s| s.granted()).map(|s| s.id.as_str()).collect();
         let configured = self.config.egress.max_batch_events as usize;
         let max_events = self.batch_cap.map_or(configured, |cap| cap.min(configured));
         let (id, mut events) = self.egress.take_batch(|p| granted.contains(&p.as_str()), max_events, max_bytes)?;
-        for event in &mut events {
+        // A pseudonymous id leaves only beside the device key's hash, so the collector files
+        // every id it holds under a key that can prove it (export, erasure). Without a key (not
+        // made yet, retired by an erasure, or no WebCrypto) the events leave without an id.
+        let keyed = self.device.is_some();
+        for event in events.iter_mut().filter(|_| keyed) {
             let rotate = self.config.collect.get(&event.purpose).and_then(|c| c.pseudonymous_id.as_ref());
             if let Some(pid) = rotate {
                 event.pid = Some(self.pseudonyms.current(&event.purpose, pid.rotate_days, now, &mut self.ids));

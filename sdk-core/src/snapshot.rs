@@ -291,8 +291,20 @@ pub fn decode_queue(raw: &str, config: &ValidConfig) -> Result<StoredQueue, Stat
     Ok(StoredQueue { events, delivered, problems })
 }
 
-pub fn encode_ids(ids: &PseudonymousIds) -> String {
-    encode_list("ids", ids.entries())
+/// The stored ids, with the time of the last server erasure if there was one: a tab that reads
+/// ids made after an erasure also learns that nothing captured until then may leave (it would
+/// otherwise send its old events under the new ids).
+pub fn encode_ids(ids: &PseudonymousIds, erased_before: Option<Millis>) -> String {
+    let list = encode_list("ids", ids.entries());
+    match erased_before {
+        Some(at) => format!("{},\"erasedBefore\":{}}}", &list[..list.len() - 1], at.0),
+        None => list,
+    }
+}
+
+/// The erasure time stored beside the ids (see [`encode_ids`]); `None` if absent or unreadable.
+pub fn ids_erased_before(raw: &str) -> Option<Millis> {
+    serde_json::from_str::<Value>(raw).ok()?.get("erasedBefore")?.as_u64().map(Millis)
 }
 
 /// Reads the stored pseudonymous ids. An unreadable entry, or one of a purpose that no longer

@@ -106,7 +106,10 @@ impl Engine {
         let mut warnings = Vec::new();
         self.device = match stored.map(DeviceKey::decode) {
             None => None,
-            Some(Ok(key)) => Some(key),
+            Some(Ok(key)) => {
+                self.erased_at = self.erased_at.max(key.erased_before);
+                Some(key)
+            }
             Some(Err(e)) => {
                 warnings.push(Warning::from_error(&e));
                 None

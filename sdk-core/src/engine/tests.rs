@@ -183,7 +183,14 @@ fn bad_site_id_is_a_config_error() {
 fn granted_engine() -> Engine {
     let mut e = engine();
     grant(&mut e, &["analytics", "marketing"], T0);
+    with_key(&mut e);
     e
+}
+
+/// Gives the engine a device key, as the browser does on the first grant.
+fn with_key(e: &mut Engine) {
+    let (public, private) = device_key(7);
+    e.set_device_key(&public, private, T0).unwrap();
 }
 
 fn ok(code: u16) -> SendResult {
@@ -210,6 +217,10 @@ fn each_purpose_has_its_own_pseudonymous_id_created_only_once_granted() {
     e.track("x", Value::Null, "analytics", T0).unwrap();
     assert!(e.ids_snapshot().is_none(), "no identifier before a grant");
     grant(&mut e, &["analytics", "marketing", "personalization"], T0);
+    let anonymous = body_of(&mut e);
+    assert!(anonymous["events"][0].get("pid").is_none(), "no id without the device key that could prove it");
+    with_key(&mut e);
+    e.track("x", Value::Null, "analytics", T0).unwrap();
     for purpose in ["analytics", "marketing", "personalization"] {
         e.track("x", Value::Null, purpose, T0).unwrap();
     }
@@ -776,7 +787,10 @@ fn an_erasure_retires_the_devices_identity_and_its_waiting_events() {
     assert!(e.device_key().is_some(), "a refused request changes nothing");
     let answer = erase_answer(&mut e, &req);
     e.rights_answer(&req, 200, &answer, t).unwrap();
-    assert!(e.device_key().is_none() && e.ids_snapshot().is_none(), "key and ids are forgotten");
+    assert!(e.device_key().is_none(), "the key is forgotten");
+    let ids: Value = serde_json::from_str(&e.ids_snapshot().unwrap()).unwrap();
+    assert_eq!(ids["ids"], json!([]), "and the ids");
+    assert_eq!(ids["erasedBefore"], t.0, "other tabs learn the cut from the stored ids too");
     assert!(e.take_batch(t, MAX_BATCH_BYTES).is_none(), "the queued event from before never leaves");
     // A new identity for what is captured from now on, if the visitor still allows it.
     assert!(e.needs_device_key(t));
@@ -787,11 +801,17 @@ fn an_erasure_retires_the_devices_identity_and_its_waiting_events() {
     let sent = body_of(&mut e);
     assert_eq!(sent["events"].as_array().unwrap().len(), 1);
     assert_ne!(sent["events"][0]["pid"], old_pid.as_str());
-    // Another tab reading that key drops its own copies of the old events.
-    let mut other = engine_with(e.consent_snapshot().as_deref(), Signals::default()).0;
-    other.track("x", Value::Null, "analytics", Millis(T0.0 + 2)).unwrap();
-    other.load_device_key(Some(&stored), t);
-    assert!(other.take_batch(t, MAX_BATCH_BYTES).is_none());
+    // Another tab reading that key, or the ids made after the erasure, drops its own copies of
+    // the old events (it would otherwise send them under the new ids).
+    for learn in ["key", "ids"] {
+        let mut other = engine_with(e.consent_snapshot().as_deref(), Signals::default()).0;
+        other.track("x", Value::Null, "analytics", Millis(T0.0 + 2)).unwrap();
+        match learn {
+            "key" => drop(other.load_device_key(Some(&stored), t)),
+            _ => drop(other.load_ids(e.ids_snapshot().as_deref(), t)),
+        }
+        assert!(other.take_batch(t, MAX_BATCH_BYTES).is_none(), "learnt from the {learn}");
+    }
 }
 
 #[test]
