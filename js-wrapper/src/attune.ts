@@ -232,6 +232,7 @@ export class Attune {
       const wantsBanner = options.ui?.banner ?? true;
       attune.privacy.banner = wantsBanner;
       void attune.privacy.ensureDeviceKey();
+      void attune.privacy.start();
       if (wantsBanner && typeof document !== 'undefined' && attune.consent.get().needsBanner) {
         showConsentBanner(attune, { reopened: false });
       }

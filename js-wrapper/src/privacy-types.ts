@@ -93,10 +93,12 @@ export interface ExportDocument {
   egressLog?: SentPayload[];
   /** Every `attune:*` key in this browser's storage, parsed, exactly as stored. */
   storage?: Record<string, unknown>;
+  /** What the SDK keeps in IndexedDB: the device key's public halves (the private half is described: it cannot be read). */
+  indexedDB?: Record<string, unknown>;
   /** Both: the pseudonymous ids (device: current; collector: every id it holds for the device). */
   pseudonymousIds?: Array<{ purpose: string; id: string; since?: number; firstSeen?: number; lastSeen?: number }>;
   /** Device: the public half of the device key; collector: what it stores about the device. */
-  device?: { keyHash: string; publicKey?: string; created?: number; firstSeen?: number; lastSeen?: number } | null;
+  device?: { keyHash: string; publicKey?: string; created?: number; erasedBefore?: number | null; firstSeen?: number; lastSeen?: number } | null;
   /** Collector export only: every stored event and consent receipt of the device. */
   events?: Array<{ id: string; name: string; purpose: string; ts: number; props: Record<string, unknown>; pid?: string; receivedAt: number }>;
   receipts?: Array<{ hash: string; granted: string[]; firstSeen: number; lastSeen: number }>;

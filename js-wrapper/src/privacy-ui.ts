@@ -17,10 +17,15 @@ export const PRIVACY_TAG = 'attune-privacy-center';
  * `mountPrivacyCenter`; keys ending in `One`/`Many` are the singular and plural forms.
  */
 export const PRIVACY_STRINGS = {
-  intro: 'What this site’s personalization knows about you, what has left this device, and what you can do about it.',
+  intro: 'What this site has stored about you in this browser, what it has sent to its server, and what you can do about it.',
   memoryOnly: 'Nothing is kept on this device: everything here is forgotten when you leave the page.',
   unavailable: 'Your privacy information cannot be shown right now.',
-  details: 'Details',
+  detailsHistory: 'Details: the consent record',
+  detailsHistoryNote: 'Each entry is sealed with a hash that also covers the entry before it, so a change to any entry would show.',
+  detailsSent: 'Details: exactly what was sent',
+  detailsManifest: 'Details: the list as the site publishes it',
+  detailsServerCopy: 'Details: the site’s copy as it was received',
+  detailsReceipt: 'Details: the receipt as it was received',
   delete: 'Delete',
   forget: 'Forget',
   cancel: 'Cancel',
@@ -38,7 +43,7 @@ export const PRIVACY_STRINGS = {
   givenRevision: 'Policy version {revision}.',
   revisionChanged: 'The policy has changed since then (it is now version {current}).',
   sourceRequired: 'because the site needs it',
-  sourceBanner: 'in the banner',
+  sourceBanner: 'by you',
   sourceApi: 'by the site',
   sourceGpc: 'by your browser’s Global Privacy Control signal',
   sourceDnt: 'by your browser’s Do Not Track setting',
@@ -49,8 +54,8 @@ export const PRIVACY_STRINGS = {
   decisionGranted: '{purpose} allowed',
   decisionDenied: '{purpose} not allowed',
   decisionWithdrawn: '{purpose} withdrawn',
-  verifiedOne: 'Your consent record checks out (its one entry is sealed by a hash).',
-  verifiedMany: 'Your consent record checks out (its {n} entries are chained by hashes).',
+  verifiedOne: 'Your consent record checks out: it has not been changed since you made this choice.',
+  verifiedMany: 'Your consent record checks out: its {n} entries have not been changed since you made these choices.',
   unverified:
     'Warning: your consent record does not check out. It has been changed or damaged on this device, so it cannot be relied on to show the choices you made.',
 
@@ -69,11 +74,11 @@ export const PRIVACY_STRINGS = {
   interestsHeading: 'What we inferred',
   interestsIntro: 'Guesses made on this device from what you looked at, used to choose what to recommend to you.',
   interestsEmpty: 'Nothing has been inferred from your activity.',
-  interest: 'You often look at {tag}',
-  levelStrong: 'Strong interest',
+  interest: 'Interest in {tag}',
+  levelStrong: 'One of your strongest interests',
   levelSome: 'Some interest',
   levelSlight: 'Slight interest',
-  basedOn: 'Based on: {items}.',
+  basedOn: 'Based on: {items}. Deleting it forgets these products.',
   itemsHeading: 'Items used for your recommendations',
   itemsEmpty: 'No items are remembered.',
   itemEntry: '{item}: {did} on {date}.',
@@ -92,8 +97,8 @@ export const PRIVACY_STRINGS = {
   egressHeading: 'What left this device',
   egressIntro: 'Every batch of data this device sent, newest first. “Details” shows it exactly as it was sent.',
   egressEmpty: 'Nothing has been sent from this device.',
-  egressEntry: '{events} for {purposes} sent to {destination} on {date}: {outcome}.',
-  egressMeta: '{bytes} bytes, sent by {transport}; server answer: {status}.',
+  egressEntry: '{events} for {purposes} sent to the site’s server on {date}: {outcome}.',
+  egressMeta: 'Sent to {destination}: {bytes} bytes, by {transport}; server answer: {status}.',
   noStatus: 'none',
   eventsOne: '1 event',
   eventsMany: '{n} events',
@@ -109,6 +114,7 @@ export const PRIVACY_STRINGS = {
   manifestHeading: 'What can ever leave this device',
   manifestIntro: 'The site declares in advance every piece of data that can be sent, and where it goes. Nothing else can leave.',
   manifestEmpty: 'Nothing is set up to leave this device.',
+  manifestTable: 'Show every field that can be sent',
   manifestCaption: 'Everything that can be sent, by purpose',
   colField: 'Data',
   colPurpose: 'Purpose',
@@ -130,7 +136,8 @@ export const PRIVACY_STRINGS = {
   serverHeading: 'On the site’s server',
   serverNote: 'The site’s server keeps what was sent from this device. You can ask for a copy, or ask for it to be deleted.',
   noServerRights: 'This site does not take these requests from here. To get a copy or have your data deleted, contact the site.',
-  noDeviceKey: 'Nothing has been sent from this device with an id, so the site holds nothing it can link to you.',
+  noDeviceKey:
+    'This browser has no key that proves which data on the site’s server is yours (nothing was sent with an id yet, or this device was cleared). To reach data sent earlier, contact the site.',
   serverCopy: 'Ask the site for a copy of my data',
   serverCopyWorking: 'Asking the site for its copy of your data…',
   serverCopyDone: 'The site’s copy of your data was saved as {file}.',
@@ -138,20 +145,24 @@ export const PRIVACY_STRINGS = {
   serverCopyAgain: 'Download the site’s copy again',
   receiptsOne: '1 consent record',
   receiptsMany: '{n} consent records',
-  idsOne: '1 pseudonymous id',
-  idsMany: '{n} pseudonymous ids',
+  idsOne: '1 random visitor id',
+  idsMany: '{n} random visitor ids',
   serverErase: 'Ask the site to delete my data',
   confirmEraseText:
-    'The site will delete everything it holds for this device: events, consent records and ids. This cannot be undone. If you want a copy, ask for it first.',
+    'The site will delete everything it holds for this device: events, consent records and random visitor ids. This cannot be undone. If you want a copy, ask for it first.',
   confirmErase: 'Yes, delete the site’s data',
   serverEraseWorking: 'Asking the site to delete your data…',
   erasedHeading: 'The site deleted your data',
-  erasedText: 'Receipt {id}, on {date}: {events}, {receipts} and {ids} deleted.',
-  eraseDone: 'The site deleted your data (receipt {id}).',
+  erasedText:
+    'Receipt {id}, on {date}: {events}, {receipts} and {ids} deleted. Your choices above are unchanged: while a purpose that sends data is allowed, new visits are recorded under a new random id.',
+  eraseDone: 'The site deleted your data. A receipt is below.',
+  /** Shown after `eraseDone` in the status line but hidden from screen readers (the receipt panel has the id too). */
+  eraseDoneId: '(Receipt {id}.)',
   downloadReceipt: 'Download receipt',
   receiptSaved: 'The receipt was saved as {file}.',
   clearHeading: 'Start over',
   clearDevice: 'Clear everything on this device',
+  confirmHeading: 'Are you sure?',
   clearNote: 'Deletes your choices, answers, interests and the record of what was sent from this browser. You will be asked for consent again.',
   confirmClearText: 'Everything this site stored in this browser will be deleted, and you will be asked for consent again.',
   confirmClearServer:
@@ -164,7 +175,9 @@ export const PRIVACY_STRINGS = {
   consentUnchanged: 'Your choice for {purpose} could not be saved.',
   answerDeleted: 'Your answer to “{question}” was deleted.',
   interestDeleted: 'The interest in {tag} was deleted.',
+  interestAlsoRemoved: 'Also removed, because they came from the same products: {tags}.',
   itemForgotten: '{item} was forgotten.',
+  itemAlsoRemoved: 'Interests that came from it were removed too: {tags}.',
   alreadyGone: 'That was already gone.',
   busy: 'Please wait: the site has not answered yet.',
   failed: 'That did not work: {message}',
@@ -239,7 +252,7 @@ export function purposeStateText(purpose: PurposeState, strings: Strings = PRIVA
   return pick(strings, '', purpose.status) ?? purpose.status;
 }
 
-/** How and when a purpose got its state: "Allowed in the banner on 3/4/2025, 10:02:11. Policy version 2." */
+/** How and when a purpose got its state: "Allowed by you on 3/4/2025, 10:02:11. Policy version 2." */
 export function purposeHowText(purpose: PurposeState, currentRevision: number, strings: Strings = PRIVACY_STRINGS, locale?: string | string[]): string {
   if (purpose.required) return strings.requiredNote;
   if (purpose.status === 'notAsked') return strings.notAskedNote;
@@ -252,7 +265,7 @@ export function purposeHowText(purpose: PurposeState, currentRevision: number, s
   return parts.join(' ');
 }
 
-/** One consent-history entry in words: "3/4/2025, 10:02:11: Analytics allowed; Ads not allowed (in the banner, policy version 2)." */
+/** One consent-history entry in words: "3/4/2025, 10:02:11: Analytics allowed; Ads not allowed (by you, policy version 2)." */
 export function historyText(entry: LogEntry, view: Pick<PrivacyView, 'consent' | 'manifest'>, strings: Strings = PRIVACY_STRINGS, locale?: string | string[]): string {
   const changes = entry.changes
     .map((c) => fill(pick(strings, 'decision', c.decision) ?? `{purpose}: ${c.decision}`, { purpose: purposeLabel(view, c.purpose) }))
@@ -261,7 +274,7 @@ export function historyText(entry: LogEntry, view: Pick<PrivacyView, 'consent' |
   return fill(strings.historyEntry, { date: date(entry.at, locale), changes, source, revision: entry.revision });
 }
 
-/** One payload that left, in words: "3 events for Analytics sent to /v1/batch on 3/4/2025, 10:02:11: delivered." */
+/** One payload that left, in words: "3 events for Analytics sent to the site’s server on 3/4/2025, 10:02:11: delivered." */
 export function egressText(payload: SentPayload, view: Pick<PrivacyView, 'consent' | 'manifest'>, strings: Strings = PRIVACY_STRINGS, locale?: string | string[]): string {
   return fill(strings.egressEntry, {
     events: count(payload.events.length, strings.eventsOne, strings.eventsMany),
@@ -275,9 +288,15 @@ export function egressText(payload: SentPayload, view: Pick<PrivacyView, 'consen
 const fileName = (prefix: string, siteId: string) =>
   `${prefix}-${siteId.replace(/[^A-Za-z0-9._-]+/g, '-')}-${new Date().toISOString().slice(0, 10)}.json`;
 
-/** What makes an element "the same control" across redraws (focus goes back to it). */
-const KEY_ATTRS = ['id', 'data-attune-action', 'data-attune-purpose', 'data-attune-question', 'data-attune-tag', 'data-attune-item', 'data-attune-details'];
-const keyOf = (e: Element) => [e.localName, ...KEY_ATTRS.map((a) => e.getAttribute(a) ?? '')].join('\u0000');
+/**
+ * What makes an element "the same control" across redraws (focus goes back to it): its hooks, or
+ * its id when it has none (per-entry ids are positions, which change when an entry goes).
+ */
+const KEY_ATTRS = ['data-attune-action', 'data-attune-purpose', 'data-attune-question', 'data-attune-tag', 'data-attune-item', 'data-attune-details'];
+const keyOf = (e: Element) => {
+  const hooks = KEY_ATTRS.map((a) => e.getAttribute(a) ?? '');
+  return [e.localName, hooks.some(Boolean) ? '' : (e.getAttribute('id') ?? ''), ...hooks].join('\u0000');
+};
 const FOCUSABLE = 'button, input, summary, [tabindex]';
 
 const SECTIONS = ['choices', 'answers', 'interests', 'egress', 'controls'] as const;
@@ -302,6 +321,8 @@ function define(): void {
     #pending: 'copy' | 'erase' | undefined;
     #copy: { doc: ExportDocument; file: string } | undefined;
     #receipt: ErasureReceipt | undefined;
+    /** The view last drawn (what a deletion compares against to say what else went). */
+    #view: PrivacyView | undefined;
 
     constructor() {
       super();
@@ -346,6 +367,7 @@ function define(): void {
       } catch (e) {
         this.#warn(e);
       }
+      this.#view = view;
       try {
         this.#render(view);
       } catch (e) {
@@ -369,8 +391,10 @@ function define(): void {
       return error;
     }
 
-    #say(text: string, error = false): void {
+    /** Announces `text` in the status region; `unannounced` is shown after it but hidden from screen readers. */
+    #say(text: string, error = false, unannounced?: string): void {
       this.#status.textContent = text;
+      if (unannounced) this.#status.append(' ', el('span', { 'aria-hidden': 'true' }, unannounced));
       this.#status.classList.toggle('error', error);
     }
 
@@ -432,13 +456,25 @@ function define(): void {
       return button;
     }
 
-    #details(key: string, summaryText: string, json: unknown, describedBy?: string, extra?: HTMLElement): HTMLDetailsElement {
+    /** A per-entry button, named by its own text and its entry's ("Delete" + "Interest in kitchen"): names are unique. */
+    #entryButton(text: string, id: string, entryId: string, attrs: Record<string, string>, act: () => void): HTMLButtonElement {
+      return this.#button(text, { id, 'aria-labelledby': `${id} ${entryId}`, ...attrs }, act);
+    }
+
+    /** A closed disclosure; with `entryId`, its summary is named by its own text and its entry's. */
+    #disclosure(key: string, summaryText: string, entryId: string | undefined, ...children: HTMLElement[]): HTMLDetailsElement {
       const details = el('details', { 'data-attune-details': key });
       // The summary carries the key too: focus on it survives a redraw.
-      details.append(el('summary', { 'data-attune-details': key, ...(describedBy ? { 'aria-describedby': describedBy } : {}) }, summaryText));
-      if (extra) details.append(extra);
-      details.append(el('pre', {}, JSON.stringify(json, null, 2)));
+      const summaryId = entryId ? `${entryId}-details` : undefined;
+      const naming: Record<string, string> = summaryId ? { id: summaryId, 'aria-labelledby': `${summaryId} ${entryId}` } : {};
+      details.append(el('summary', { 'data-attune-details': key, ...naming }, summaryText), ...children);
       return details;
+    }
+
+    /** Raw JSON, only ever inside a closed disclosure, after `extra` (words about it). */
+    #details(key: string, summaryText: string, json: unknown, entryId?: string, extra?: HTMLElement): HTMLDetailsElement {
+      const children = extra ? [extra] : [];
+      return this.#disclosure(key, summaryText, entryId, ...children, el('pre', {}, JSON.stringify(json, null, 2)));
     }
 
     #list(entries: HTMLElement[], empty: string, plain = false): HTMLElement {
@@ -491,7 +527,10 @@ function define(): void {
       else if (entries > 0) section.append(el('p', { class: 'ok', 'data-attune-verified': 'true' }, count(entries, s.verifiedOne, s.verifiedMany)));
       const history = [...view.history].reverse().map((entry) => el('li', {}, historyText(entry, view, s, this.options.locale)));
       section.append(this.#list(history, s.historyEmpty, true));
-      if (entries > 0) section.append(this.#details('history', s.details, { record: view.consent.record, history: view.history }));
+      if (entries > 0) {
+        const note = el('p', { class: 'meta' }, s.detailsHistoryNote);
+        section.append(this.#details('history', s.detailsHistory, { record: view.consent.record, history: view.history }, undefined, note));
+      }
       return section;
     }
 
@@ -517,7 +556,7 @@ function define(): void {
         li.append(facts);
         const actions = el('div', { class: 'actions' });
         actions.append(
-          this.#button(s.delete, { 'data-attune-action': 'forget-answer', 'data-attune-question': a.question, 'aria-describedby': id }, () =>
+          this.#entryButton(s.delete, `${id}-delete`, id, { 'data-attune-action': 'forget-answer', 'data-attune-question': a.question }, () =>
             this.#removed('answers', 'forget-answer', n, privacy.forgetAnswer(a.question), fill(s.answerDeleted, { question: a.text })),
           ),
         );
@@ -563,8 +602,11 @@ function define(): void {
         }
         const actions = el('div', { class: 'actions' });
         actions.append(
-          this.#button(s.delete, { 'data-attune-action': 'forget-interest', 'data-attune-tag': interest.tag, 'aria-describedby': id }, () =>
-            this.#removed('interests', 'forget-interest', n, privacy.forgetInterest(interest.tag), fill(s.interestDeleted, { tag })),
+          // Forgetting the products an interest comes from can take other interests with them: say which.
+          this.#entryButton(s.delete, `${id}-delete`, id, { 'data-attune-action': 'forget-interest', 'data-attune-tag': interest.tag }, () =>
+            this.#removed('interests', 'forget-interest', n, privacy.forgetInterest(interest.tag), () =>
+              this.#alsoRemoved(fill(s.interestDeleted, { tag }), view, interest.tag, s.interestAlsoRemoved),
+            ),
           ),
         );
         li.append(actions);
@@ -580,8 +622,10 @@ function define(): void {
         const did = pick(s, 'did', item.kind) ?? item.kind;
         li.append(el('span', { id }, fill(s.itemEntry, { item: title, did, date: date(item.at, this.options.locale) })));
         li.append(
-          this.#button(s.forget, { 'data-attune-action': 'forget-item', 'data-attune-item': item.item, 'aria-describedby': id }, () =>
-            this.#removed('interests', 'forget-item', n, privacy.forgetItem(item.item), fill(s.itemForgotten, { item: title })),
+          this.#entryButton(s.forget, `${id}-forget`, id, { 'data-attune-action': 'forget-item', 'data-attune-item': item.item }, () =>
+            this.#removed('interests', 'forget-item', n, privacy.forgetItem(item.item), () =>
+              this.#alsoRemoved(fill(s.itemForgotten, { item: title }), view, undefined, s.itemAlsoRemoved),
+            ),
           ),
         );
         return li;
@@ -594,7 +638,7 @@ function define(): void {
         const li = el('li', { class: 'entry row', 'data-attune-tag': tag });
         li.append(el('span', { id }, this.#tag(tag)));
         li.append(
-          this.#button(s.unmute, { 'data-attune-action': 'unmute', 'data-attune-tag': tag, 'aria-describedby': id }, () => {
+          this.#entryButton(s.unmute, `${id}-unmute`, id, { 'data-attune-action': 'unmute', 'data-attune-tag': tag }, () => {
             privacy.unmute(tag);
             this.#removed('interests', 'unmute', n, true, fill(s.unmuted, { tag: this.#tag(tag) }));
           }),
@@ -605,12 +649,21 @@ function define(): void {
       return section;
     }
 
-    /** After a delete: redraw, focus the next entry's control (or the heading), and say so. */
-    #removed(name: SectionName, action: string, n: number, removed: boolean, done: string): void {
+    /** After a delete: redraw, focus the next entry's control (or the heading), and say so (`done` is read after the redraw). */
+    #removed(name: SectionName, action: string, n: number, removed: boolean, done: string | (() => string)): void {
       this.refresh();
       const controls = this.#shadow.querySelectorAll<HTMLElement>(`[data-attune-action="${action}"]`);
       this.#place(controls[Math.min(n, controls.length - 1)] ?? this.#heading(name));
-      this.#say(removed ? done : this.#strings.alreadyGone);
+      this.#say(removed ? (typeof done === 'string' ? done : done()) : this.#strings.alreadyGone);
+    }
+
+    /** `text`, then `also` naming the interests of `before` (but `except`) that the redrawn view no longer has, if any. */
+    #alsoRemoved(text: string, before: PrivacyView, except: string | undefined, also: string): string {
+      const now = this.#view;
+      if (!now) return text;
+      const left = new Set(now.interests.map((i) => i.tag));
+      const gone = before.interests.filter((i) => i.tag !== except && !left.has(i.tag)).map((i) => this.#tag(i.tag));
+      return gone.length > 0 ? `${text} ${fill(also, { tags: gone.join(', ') })}` : text;
     }
 
     // 4. What left the device, newest first, and everything that ever can.
@@ -622,8 +675,12 @@ function define(): void {
         const id = `attune-privacy-sent-${n}`;
         const li = el('li', { class: 'entry', 'data-attune-outcome': payload.outcome });
         li.append(el('p', { id }, egressText(payload, view, s, locale)));
-        const meta = el('p', { class: 'meta' }, fill(s.egressMeta, { bytes: payload.bytes, transport: payload.transport, status: payload.status ?? s.noStatus }));
-        li.append(this.#details(`sent-${payload.at}-${payload.events[0]?.id ?? n}`, s.details, payload.events, id, meta));
+        const meta = el(
+          'p',
+          { class: 'meta' },
+          fill(s.egressMeta, { destination: payload.destination, bytes: payload.bytes, transport: payload.transport, status: payload.status ?? s.noStatus }),
+        );
+        li.append(this.#details(`sent-${payload.at}-${payload.events[0]?.id ?? n}`, s.detailsSent, payload.events, id, meta));
         return li;
       });
       section.append(this.#list(log.reverse(), s.egressEmpty));
@@ -658,7 +715,7 @@ function define(): void {
       table.append(thead, tbody);
       const wrap = el('div', { class: 'table-wrap' });
       wrap.append(table);
-      section.append(wrap);
+      // In plain words first; the table (field names, event names) is there for who wants it.
       const ids = manifest.purposes.map((p) =>
         el(
           'li',
@@ -669,7 +726,8 @@ function define(): void {
         ),
       );
       if (ids.length > 0) section.append(this.#list(ids, '', true));
-      section.append(this.#details('manifest', s.details, manifest));
+      section.append(this.#disclosure('manifest-table', s.manifestTable, undefined, wrap));
+      section.append(this.#details('manifest', s.detailsManifest, manifest));
       return section;
     }
 
@@ -698,13 +756,14 @@ function define(): void {
       section.append(el('h3', {}, s.serverHeading));
       const unavailable = !view.serverRights ? s.noServerRights : !view.deviceKey ? s.noDeviceKey : undefined;
       section.append(el('p', { class: 'note', id: 'attune-privacy-server-note', 'data-attune-server': unavailable ? 'unavailable' : 'available' }, unavailable ?? s.serverNote));
+      // Unavailable buttons stay in the tab order (aria-disabled, not disabled): a click says why.
       const serverButton = (action: 'server-copy' | 'server-erase', text: string, act: () => void) => {
         const button = this.#button(text, { 'data-attune-action': action, 'aria-describedby': 'attune-privacy-server-note' }, () => {
-          if (this.#pending) this.#say(s.busy);
+          if (unavailable !== undefined) this.#say(unavailable);
+          else if (this.#pending) this.#say(s.busy);
           else act();
         });
-        button.disabled = unavailable !== undefined;
-        if (this.#pending === (action === 'server-copy' ? 'copy' : 'erase')) button.setAttribute('aria-disabled', 'true');
+        if (unavailable !== undefined || this.#pending === (action === 'server-copy' ? 'copy' : 'erase')) button.setAttribute('aria-disabled', 'true');
         return button;
       };
 
@@ -741,6 +800,9 @@ function define(): void {
         clear.append(
           this.#confirmPanel('clear', texts, s.confirmClear, 'clear-device', () => {
             privacy.clearDevice();
+            // What the site's server said belongs to a device that no longer exists here.
+            this.#copy = undefined;
+            this.#receipt = undefined;
             this.refresh();
             // Not if focus went elsewhere meanwhile (the consent banner, asking again).
             this.#place(this.#heading('controls'));
@@ -752,11 +814,16 @@ function define(): void {
       return section;
     }
 
-    /** The second step of a destructive control: its warning, "Yes, …" and "Cancel" (or Escape). */
+    /**
+     * The second step of a destructive control: "Are you sure?" (the group's name), its warning (the
+     * "Yes, …" button's description, so it is read once), "Yes, …" and "Cancel" (or Escape).
+     */
     #confirmPanel(kind: 'clear' | 'erase', texts: string[], yes: string, back: string, act: () => void): HTMLElement {
       const s = this.#strings;
+      const headingId = `attune-privacy-confirm-${kind}-heading`;
       const ids = texts.map((_, n) => `attune-privacy-confirm-${kind}-${n}`);
-      const panel = el('div', { class: 'confirm', role: 'group', 'aria-labelledby': ids[0]! });
+      const panel = el('div', { class: 'confirm', role: 'group', 'aria-labelledby': headingId });
+      panel.append(el('h4', { id: headingId }, s.confirmHeading));
       texts.forEach((text, n) => panel.append(el('p', { class: 'warning', id: ids[n]! }, text)));
       const cancel = () => {
         this.#confirm = undefined;
@@ -843,7 +910,7 @@ function define(): void {
           this.#say(fill(s.serverCopyDone, { file: copy.file }));
         }),
       );
-      result.append(actions, this.#details('server-copy', s.details, doc));
+      result.append(actions, this.#details('server-copy', s.detailsServerCopy, doc));
       return result;
     }
 
@@ -859,10 +926,12 @@ function define(): void {
       try {
         const receipt = await privacy.requestServerErasure();
         this.#receipt = receipt;
+        this.#copy = undefined; // it described data that is gone
         this.#pending = undefined;
         this.refresh();
         this.#place(this.#shadow.querySelector<HTMLElement>('#attune-privacy-receipt-heading'), key);
-        this.#say(fill(s.eraseDone, { id: receipt.receiptId }));
+        // The id is in the receipt panel; reading out 32 hex digits helps no one.
+        this.#say(fill(s.eraseDone, { id: receipt.receiptId }), false, fill(s.eraseDoneId, { id: receipt.receiptId }));
       } catch (e) {
         this.#pending = undefined;
         this.refresh();
@@ -895,7 +964,7 @@ function define(): void {
           this.#say(fill(s.receiptSaved, { file }));
         }),
       );
-      result.append(actions, this.#details('receipt', s.details, receipt));
+      result.append(actions, this.#details('receipt', s.detailsReceipt, receipt));
       return result;
     }
   }

@@ -1,11 +1,13 @@
 // `attune.privacy`: the visitor sees, exports and deletes everything — on this device and, proven
 // with the device key, on the site's collector. The core decides and builds every request; this
-// file holds the WebCrypto calls (the key pair and the signature) and the download.
+// file holds the WebCrypto calls (the key pair, kept non-extractable in IndexedDB, and the
+// signature) and the download.
 import type { AttuneSdk } from '../wasm/attune_wasm.js';
 import type { Attune } from './attune.js';
 import { AttuneError, toAttuneError } from './errors.js';
 import type { EgressManifest } from './generated/index.js';
 import type { ErasureReceipt, ExportDocument, PrivacyApi, PrivacyView } from './privacy-types.js';
+import { KEY_DATABASE, keyStore, type KeyStore, type StoredKey } from './keystore.js';
 
 const EMPTY_MANIFEST: EgressManifest = { destination: '', siteId: '', rows: [], purposes: [] } as unknown as EgressManifest;
 
@@ -21,17 +23,17 @@ function base64url(bytes: ArrayBuffer): string {
 
 const ECDSA = { name: 'ECDSA', namedCurve: 'P-256' } as const;
 
-/** Signs a rights request's message with the device's private key (never leaves the device). */
-async function sign(message: string, jwk: JsonWebKey): Promise<string> {
-  const key = await crypto.subtle.importKey('jwk', jwk, ECDSA, false, ['sign']);
-  const signature = await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, key, new TextEncoder().encode(message));
-  return base64url(signature);
-}
+/** How the export describes the private half it cannot read. */
+const PRIVATE_HALF =
+  'CryptoKey (ECDSA P-256), non-extractable: it signs requests on this device and cannot be read, exported or copied, not even by this page';
 
 export class Privacy implements PrivacyApi {
   readonly #owner: Attune;
   readonly #listeners = new Set<() => void>();
   #making: Promise<void> | undefined;
+  #store: KeyStore | undefined;
+  /** What the key store holds (public halves), read at start and after each change, for the export. */
+  #stored: StoredKey[] = [];
   /** Whether `clearDevice` reopens the consent banner (the page shows it). */
   banner = false;
 
@@ -86,6 +88,10 @@ export class Privacy implements PrivacyApi {
 
   clearDevice(): void {
     if (this.#owner.call((sdk) => sdk.clearDevice()) === null) return;
+    this.#stored = [];
+    this.#keys()
+      .clear()
+      .catch((e: unknown) => this.#owner.warn(toAttuneError(e, 'storage_unavailable')));
     this.#owner.consent.notify();
     this.#owner.recommendations.notify();
     this.#changed(true);
@@ -94,7 +100,12 @@ export class Privacy implements PrivacyApi {
 
   exportDevice(): ExportDocument {
     const doc = this.#owner.call((sdk) => sdk.exportDevice(languages()) as ExportDocument);
-    return doc ?? { format: 'attune-export/1', source: 'device', siteId: '', generatedAt: Date.now() };
+    if (!doc) return { format: 'attune-export/1', source: 'device', siteId: '', generatedAt: Date.now() };
+    if (this.#stored.length > 0 && this.#keys().persistent) {
+      const keys = this.#stored.map((k) => ({ ...k, privateKey: PRIVATE_HALF }));
+      doc.indexedDB = { [KEY_DATABASE]: { keys } };
+    }
+    return doc;
   }
 
   requestServerCopy(): Promise<ExportDocument> {
@@ -104,14 +115,22 @@ export class Privacy implements PrivacyApi {
   async requestServerErasure(): Promise<ErasureReceipt> {
     const receipt = (await this.#rights('erase')) as ErasureReceipt;
     this.#changed(true);
-    // A purpose that sends data may still be granted: new data gets a new identity.
+    // A purpose that sends data may still be granted: new data gets a new identity. The retired
+    // key's private half goes.
     await this.ensureDeviceKey();
+    await this.#prune();
     return receipt;
   }
 
   async #rights(action: 'export' | 'erase'): Promise<unknown> {
     if (!this.#owner.ready) throw this.#owner.error ?? new AttuneError('the SDK is not running', 'not_ready');
     await this.#making;
+    const sign = async (message: string, publicKey: string): Promise<string> => {
+      const key = await this.#keys().get(publicKey);
+      if (!key) throw new AttuneError("this device's key has lost its private half (its storage was cleared)", 'no_device_key');
+      const data = new TextEncoder().encode(message);
+      return base64url(await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, key, data));
+    };
     const pending = this.#owner.call((sdk: AttuneSdk) => sdk.rights(action, sign));
     if (!pending) throw new AttuneError('the request could not be made', 'not_ready');
     try {
@@ -150,10 +169,14 @@ export class Privacy implements PrivacyApi {
     if (this.#owner.call((sdk) => sdk.needsDeviceKey()) !== true) return Promise.resolve();
     this.#making = (async () => {
       try {
-        const pair = (await crypto.subtle.generateKey(ECDSA, true, ['sign', 'verify'])) as CryptoKeyPair;
+        // The private half is made non-extractable: it can sign, nothing can read it.
+        const pair = (await crypto.subtle.generateKey(ECDSA, false, ['sign', 'verify'])) as CryptoKeyPair;
         const publicKey = base64url(await crypto.subtle.exportKey('raw', pair.publicKey));
-        const privateKey = await crypto.subtle.exportKey('jwk', pair.privateKey);
-        this.#owner.call((sdk) => sdk.setDeviceKey(publicKey, privateKey));
+        const store = this.#keys();
+        await store.put({ publicKey, created: Date.now(), privateKey: pair.privateKey });
+        // Another tab may have stored its key first, or everything was cleared meanwhile.
+        if (this.#owner.call((sdk) => sdk.setDeviceKey(publicKey)) !== true) await store.remove(publicKey);
+        this.#stored = await store.list();
       } catch (e) {
         this.#owner.warn(toAttuneError(e, 'device_key_failed'));
       } finally {
@@ -161,6 +184,34 @@ export class Privacy implements PrivacyApi {
       }
     })();
     return this.#making;
+  }
+
+  /**
+   * @internal At start: reads what the key store holds, and drops private halves whose public
+   * half is no longer the device's (an erasure in another tab, a tab that lost a race).
+   */
+  async start(): Promise<void> {
+    try {
+      this.#stored = await this.#keys().list();
+      if (this.#stored.length > 0) await this.#prune();
+    } catch (e) {
+      this.#owner.warn(toAttuneError(e, 'storage_unavailable'));
+    }
+  }
+
+  async #prune(): Promise<void> {
+    await this.keyMade();
+    const current = this.#owner.call((sdk) => sdk.devicePublicKey()) ?? undefined;
+    const store = this.#keys();
+    for (const { publicKey } of await store.list()) {
+      if (publicKey !== current) await store.remove(publicKey);
+    }
+    this.#stored = await store.list();
+  }
+
+  #keys(): KeyStore {
+    this.#store ??= keyStore(this.#owner.call((sdk) => sdk.memoryOnly()) ?? true);
+    return this.#store;
   }
 
   /** @internal Resolves once a device key being made is stored (so a send right after a grant carries it). */

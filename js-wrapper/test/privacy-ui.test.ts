@@ -587,6 +587,13 @@ function fakeOwner(initial: PrivacyView = fixture()) {
     consentListeners.forEach((l) => l(state.consent));
     return true;
   };
+  /** As the SDK: interests come from items, so one that only came from forgotten items goes too. */
+  const forgetItems = (items: string[]) => {
+    state.recentItems = state.recentItems.filter((i) => !items.includes(i.item));
+    state.interests = state.interests
+      .map((i) => ({ ...i, items: i.items.filter((item) => !items.includes(item)) }))
+      .filter((i) => i.items.length > 0);
+  };
   const privacy = {
     view: vi.fn(() => structuredClone(state)),
     forgetAnswer: vi.fn((question: string) => {
@@ -597,14 +604,14 @@ function fakeOwner(initial: PrivacyView = fixture()) {
     }),
     forgetInterest: vi.fn((tag: string) => {
       const interest = state.interests.find((i) => i.tag === tag);
+      forgetItems(interest?.items ?? []);
       state.interests = state.interests.filter((i) => i.tag !== tag);
-      state.recentItems = state.recentItems.filter((i) => !interest?.items.includes(i.item));
       changed();
       return interest !== undefined;
     }),
     forgetItem: vi.fn((item: string) => {
       const before = state.recentItems.length;
-      state.recentItems = state.recentItems.filter((i) => i.item !== item);
+      forgetItems([item]);
       changed();
       return state.recentItems.length < before;
     }),
@@ -682,6 +689,22 @@ const words = (node: FakeNode): string =>
   node instanceof FakeText ? node.data : node.childNodes.map(words).join(' ').replace(/\s+/g, ' ');
 const outsideDetails = (node: FakeNode): string =>
   node instanceof FakeText ? node.data : node instanceof FakeElement && node.localName === 'details' ? '' : node.childNodes.map(outsideDetails).join(' ');
+/** What a screen reader reads of a node: its text without aria-hidden subtrees. */
+const announced = (node: FakeNode): string =>
+  node instanceof FakeText ? node.data : node instanceof FakeElement && node.getAttribute('aria-hidden') === 'true' ? '' : node.childNodes.map(announced).join('');
+/** An element's accessible name: its aria-labelledby elements' text, else its own. */
+const nameOf = (root: FakeShadowRoot, e: FakeElement): string => {
+  const ids = e.getAttribute('aria-labelledby');
+  if (!ids) return e.textContent;
+  return ids
+    .split(' ')
+    .map((id) => {
+      const target = root.querySelector(`#${id}`);
+      if (!target) throw new Error(`aria-labelledby names a missing id: ${id}`);
+      return target.textContent;
+    })
+    .join(' ');
+};
 const flush = () => new Promise((resolve) => setTimeout(resolve, 0));
 const dated = (prefix: string) => new RegExp(`^${prefix}-shop-\\d{4}-\\d{2}-\\d{2}\\.json$`);
 const when = (ms: number) => new Date(ms).toLocaleString();
@@ -738,7 +761,7 @@ describe('<attune-privacy-center>', () => {
     const text = section('choices');
     expect(text).toContain('Analytics');
     expect(text).toContain('Counts page views so the shop can see what works.');
-    expect(text).toContain(`Allowed in the banner on ${when(T0)}. Policy version 2. The policy has changed since then (it is now version 3).`);
+    expect(text).toContain(`Allowed by you on ${when(T0)}. Policy version 2. The policy has changed since then (it is now version 3).`);
     expect(text).toContain(`Allowed by the site on ${when(T0 + 1_000)}. Policy version 3.`);
     expect(text).toContain('Not allowed by your browser’s Global Privacy Control signal.');
     expect(text).toContain('Not asked yet');
@@ -754,8 +777,9 @@ describe('<attune-privacy-center>', () => {
     const necessary = $('[data-attune-purpose="necessary"]');
     expect([necessary.checked, necessary.disabled]).toEqual([true, true]);
 
-    expect(text).toContain('Your consent record checks out (its 2 entries are chained by hashes).');
-    expect(text).toContain(`${when(T0)}: Analytics allowed; Marketing not allowed (in the banner, policy version 2).`);
+    expect(text).toContain('Your consent record checks out: its 2 entries have not been changed since you made these choices.');
+    expect(outsideDetails($('section[data-attune-section="choices"]'))).not.toMatch(/hash/i); // only in "Details"
+    expect(text).toContain(`${when(T0)}: Analytics allowed; Marketing not allowed (by you, policy version 2).`);
     expect(text).toContain(`${when(T0 + 1_000)}: Personalization allowed (by the site, policy version 3).`);
     // Newest first.
     expect(text.indexOf('Personalization allowed')).toBeLessThan(text.indexOf('Analytics allowed;'));
@@ -780,11 +804,10 @@ describe('<attune-privacy-center>', () => {
   it('what we inferred: interests in words with their items, remembered items, muted tags', () => {
     const { section, $$ } = mount(fakeOwner(), { labels: { a1: 'Trail Backpack', electronics: 'gadgets' } });
     const text = section('interests');
-    expect(text).toContain('You often look at kitchen');
-    expect(text).toContain('Strong interest');
-    expect(text).toContain('Some interest');
-    expect(text).toContain('Based on: Cast Iron Skillet, Chef Knife.');
-    expect(text).toContain('Based on: Trail Backpack.');
+    expect(text).toContain('Interest in kitchen One of your strongest interests');
+    expect(text).toContain('Interest in outdoor Some interest');
+    expect(text).toContain('Based on: Cast Iron Skillet, Chef Knife. Deleting it forgets these products.');
+    expect(text).toContain('Based on: Trail Backpack. Deleting it forgets these products.');
     expect(text).toContain(`Cast Iron Skillet: you bought it on ${when(T0 + 5_000)}.`);
     expect(text).toContain(`Trail Backpack: you added it to your cart on ${when(T0 + 3_500)}.`);
     expect(text).toContain('Topics you hid gadgets');
@@ -827,15 +850,23 @@ describe('<attune-privacy-center>', () => {
     const entries = $$('section[data-attune-section="egress"] li.entry');
     expect(entries).toHaveLength(2);
     expect(entries[0]!.querySelector('p')!.textContent).toBe(
-      `1 event for Analytics, Personalization sent to /v1/batch on ${when(T0 + 20_000)}: handed to the browser to send as the page closed.`,
+      `1 event for Analytics, Personalization sent to the site’s server on ${when(T0 + 20_000)}: handed to the browser to send as the page closed.`,
     );
-    expect(entries[1]!.querySelector('p')!.textContent).toBe(`3 events for Analytics sent to /v1/batch on ${when(T0 + 10_000)}: delivered.`);
+    expect(entries[1]!.querySelector('p')!.textContent).toBe(`3 events for Analytics sent to the site’s server on ${when(T0 + 10_000)}: delivered.`);
     const details = entries[1]!.querySelector('details')!;
     expect(details.open).toBe(false);
-    expect(details.querySelector('summary')!.textContent).toBe('Details');
+    expect(details.querySelector('summary')!.textContent).toBe('Details: exactly what was sent');
     expect(details.querySelector('pre')!.textContent).toBe(JSON.stringify(EVENTS_SENT, null, 2));
-    expect(words(details)).toContain('512 bytes, sent by fetch; server answer: 200.');
+    expect(words(details)).toContain('Sent to /v1/batch: 512 bytes, by fetch; server answer: 200.');
+    expect(outsideDetails($('section[data-attune-section="egress"]'))).not.toContain('/v1/batch'); // the destination is a detail
 
+    // The table of fields is behind a closed disclosure; the ids, in words, are not.
+    const table = $('details[data-attune-details="manifest-table"]');
+    expect(table.open).toBe(false);
+    expect(table.querySelector('summary')!.textContent).toBe('Show every field that can be sent');
+    expect(table.querySelectorAll('tr[data-attune-field][data-attune-purpose]')).toHaveLength(2);
+    expect(words(table.querySelector('tr[data-attune-field="events[].props.path"]')!)).toContain('30 days');
+    expect(outsideDetails($('section[data-attune-section="egress"]'))).toContain('Analytics: events carry a random id, replaced every 30 days.');
     expect($$('th').map((th) => th.textContent)).toEqual(['Data', 'Purpose', 'In events', 'Sent as', 'Sent to', 'Kept for']);
     const rows = $$('tbody tr').map((tr) => tr.querySelectorAll('td').map((td) => td.textContent));
     expect(rows).toEqual([
@@ -868,7 +899,7 @@ describe('<attune-privacy-center>', () => {
     expect($('[data-attune-purpose="analytics"]').checked).toBe(false);
     expect(active()?.getAttribute('data-attune-purpose')).toBe('analytics');
     expect(status()).toBe('Analytics: not allowed.');
-    expect(section('choices')).toContain(`Not allowed in the banner on ${when(T0 + 99_000)}. Policy version 3.`);
+    expect(section('choices')).toContain(`Not allowed by you on ${when(T0 + 99_000)}. Policy version 3.`);
 
     $('[data-attune-purpose="surveys"]').click();
     expect(owner.consent.grant).toHaveBeenCalledWith(['surveys'], 'banner');
@@ -910,7 +941,7 @@ describe('<attune-privacy-center>', () => {
     const { $, privacy, section, active, status } = mount();
     $('[data-attune-action="forget-interest"][data-attune-tag="outdoor"]').click();
     expect(privacy.forgetInterest).toHaveBeenCalledWith('outdoor');
-    expect(section('interests')).not.toContain('You often look at outdoor');
+    expect(section('interests')).not.toContain('Interest in outdoor');
     expect(section('interests')).not.toContain('a1:');
     expect(status()).toBe('The interest in outdoor was deleted.');
     expect(active()?.getAttribute('data-attune-tag')).toBe('kitchen');
@@ -919,6 +950,102 @@ describe('<attune-privacy-center>', () => {
     expect(privacy.forgetItem).toHaveBeenCalledWith('k2');
     expect(section('interests')).not.toContain('Chef Knife: you viewed it');
     expect(status()).toBe('Chef Knife was forgotten.');
+  });
+
+  it('deleting an interest or forgetting an item says which other interests went with it', () => {
+    const view = fixture();
+    view.interests.push({ tag: 'cast-iron', strength: 0.2, level: 'slight', items: ['k1'] });
+    const fake = fakeOwner(view);
+    const { $, $$, section, status } = mount(fake, { labels: { 'cast-iron': 'cast iron', a1: 'Trail Backpack' } });
+    expect(section('interests')).toContain('Interest in cast iron Slight interest Based on: Cast Iron Skillet. Deleting it forgets these products.');
+
+    $('[data-attune-action="forget-interest"][data-attune-tag="kitchen"]').click();
+    expect(fake.privacy.forgetInterest).toHaveBeenCalledWith('kitchen');
+    expect(section('interests')).not.toContain('Interest in cast iron');
+    expect(status()).toBe('The interest in kitchen was deleted. Also removed, because they came from the same products: cast iron.');
+
+    $('[data-attune-action="forget-item"][data-attune-item="a1"]').click();
+    expect($$('[data-attune-action="forget-interest"]')).toHaveLength(0);
+    expect(status()).toBe('Trail Backpack was forgotten. Interests that came from it were removed too: outdoor.');
+
+    // Nothing else went: nothing more is said.
+    const plain = mount(fakeOwner());
+    plain.$('[data-attune-action="forget-item"][data-attune-item="k2"]').click();
+    expect(plain.status()).toBe('Chef Knife was forgotten.');
+  });
+
+  it('every control and disclosure has a name of its own: per-entry buttons are labelled by their entry', () => {
+    const { root, $$ } = mount(fakeOwner(), { labels: { a1: 'Trail Backpack' } });
+    const perEntry = $$('[data-attune-action="forget-answer"], [data-attune-action="forget-interest"], [data-attune-action="forget-item"], [data-attune-action="unmute"]');
+    expect(perEntry).toHaveLength(8);
+    for (const button of perEntry) {
+      const [own, entry] = button.getAttribute('aria-labelledby')!.split(' ');
+      expect(own).toBe(button.id); // the button's own word first
+      expect(entry).toBeTruthy();
+      expect(button.hasAttribute('aria-describedby')).toBe(false); // not read twice
+    }
+    const name = (selector: string) => nameOf(root, root.querySelector(selector)!);
+    expect(name('[data-attune-question="diet"]')).toBe('Delete Do you follow a particular diet?');
+    expect(name('[data-attune-action="forget-interest"][data-attune-tag="outdoor"]')).toBe('Delete Interest in outdoor');
+    expect(name('[data-attune-action="forget-item"][data-attune-item="a1"]')).toBe(`Forget Trail Backpack: you added it to your cart on ${when(T0 + 3_500)}.`);
+    expect(name('[data-attune-action="unmute"]')).toBe('Show again electronics');
+
+    const names = [...$$('button'), ...$$('summary')].map((e) => nameOf(root, e));
+    expect(new Set(names).size).toBe(names.length);
+    // A disclosure says what it discloses; those of the sent batches also say which batch.
+    const summaries = $$('summary').map((e) => e.textContent);
+    expect(summaries).toEqual([
+      'Details: the consent record',
+      'Details: exactly what was sent',
+      'Details: exactly what was sent',
+      'Show every field that can be sent',
+      'Details: the list as the site publishes it',
+    ]);
+    const sent = $$('summary').filter((e) => e.textContent === 'Details: exactly what was sent');
+    expect(nameOf(root, sent[0]!)).toMatch(/^Details: exactly what was sent 1 event for Analytics, Personalization sent to the site’s server on /);
+  });
+
+  it('a confirmation step is named "Are you sure?", and its warning is only the confirm button’s description', () => {
+    const { $, root } = mount();
+    $('[data-attune-action="server-erase"]').click();
+    const panel = $('.confirm');
+    expect(panel.getAttribute('role')).toBe('group');
+    expect(nameOf(root, panel)).toBe('Are you sure?');
+    expect(panel.querySelector('h4')!.id).toBe(panel.getAttribute('aria-labelledby'));
+    const yes = $('[data-attune-action="confirm-erase"]');
+    const described = yes.getAttribute('aria-describedby')!.split(' ').map((id) => $(`#${id}`).textContent);
+    expect(described).toEqual([PRIVACY_STRINGS.confirmEraseText]);
+  });
+
+  it('after an erasure the site’s copy is gone from the page; after clearing the device, the receipt too', async () => {
+    const { $, $$, section, status } = mount();
+    $('[data-attune-action="server-copy"]').click();
+    await flush();
+    expect($$('[data-attune-result="server-copy"]')).toHaveLength(1);
+
+    $('[data-attune-action="server-erase"]').click();
+    $('[data-attune-action="confirm-erase"]').click();
+    await flush();
+    expect($$('[data-attune-result="server-copy"]')).toHaveLength(0);
+    expect(section('controls')).not.toContain('The site holds');
+    expect($$('[data-attune-result="erasure"]')).toHaveLength(1);
+
+    $('[data-attune-action="clear-device"]').click();
+    $('[data-attune-action="confirm-clear"]').click();
+    expect(status()).toBe('Everything on this device was cleared.');
+    expect($$('[data-attune-result]')).toHaveLength(0);
+    expect(section('controls')).not.toContain('rcpt-7f3a91');
+    expect(section('controls')).toContain('This browser has no key that proves which data on the site’s server is yours');
+  });
+
+  it('clearing the device also drops a copy of the site’s data shown on the page', async () => {
+    const { $, $$ } = mount();
+    $('[data-attune-action="server-copy"]').click();
+    await flush();
+    expect($$('[data-attune-result="server-copy"]')).toHaveLength(1);
+    $('[data-attune-action="clear-device"]').click();
+    $('[data-attune-action="confirm-clear"]').click();
+    expect($$('[data-attune-result]')).toHaveLength(0);
   });
 
   it('"Download my data" saves the device export with a dated name', () => {
@@ -978,7 +1105,7 @@ describe('<attune-privacy-center>', () => {
     const { $, privacy, active, section, status } = mount();
     $('[data-attune-action="server-erase"]').click();
     expect(privacy.requestServerErasure).not.toHaveBeenCalled();
-    expect(section('controls')).toContain('This cannot be undone.');
+    expect(section('controls')).toContain('events, consent records and random visitor ids. This cannot be undone.');
     expect(active()?.getAttribute('data-attune-action')).toBe('confirm-erase');
 
     $('[data-attune-action="confirm-erase"]').click();
@@ -987,8 +1114,12 @@ describe('<attune-privacy-center>', () => {
     await flush();
     const text = section('controls');
     expect(text).toContain('The site deleted your data');
-    expect(text).toContain(`Receipt rcpt-7f3a91, on ${when(T0 + 61_000)}: 12 events, 1 consent record and 2 pseudonymous ids deleted.`);
-    expect(status()).toBe('The site deleted your data (receipt rcpt-7f3a91).');
+    expect(text).toContain(
+      `Receipt rcpt-7f3a91, on ${when(T0 + 61_000)}: 12 events, 1 consent record and 2 random visitor ids deleted. Your choices above are unchanged: while a purpose that sends data is allowed, new visits are recorded under a new random id.`,
+    );
+    // Announced without the id (it is in the receipt panel); shown after it, hidden from screen readers.
+    expect(announced($('[data-attune-status]'))).toBe('The site deleted your data. A receipt is below. ');
+    expect(status()).toBe('The site deleted your data. A receipt is below. (Receipt rcpt-7f3a91.)');
     expect(active()?.id).toBe('attune-privacy-receipt-heading');
 
     $('[data-attune-action="download-receipt"]').click();
@@ -1002,7 +1133,7 @@ describe('<attune-privacy-center>', () => {
     await flush();
     expect(privacy.requestServerCopy).toHaveBeenCalledTimes(1);
     expect(privacy.download).toHaveBeenCalledWith(SERVER_DOC, expect.stringMatching(dated('attune-server-data')));
-    expect(section('controls')).toContain('The site holds 2 events, 1 consent record and 1 pseudonymous id for this device.');
+    expect(section('controls')).toContain('The site holds 2 events, 1 consent record and 1 random visitor id for this device.');
     expect(status()).toMatch(/^The site’s copy of your data was saved as attune-server-data-shop-/);
     $('[data-attune-action="download-server-copy"]').click();
     expect(privacy.download).toHaveBeenCalledTimes(2);
@@ -1050,28 +1181,44 @@ describe('<attune-privacy-center>', () => {
     expect(status()).toBe('That did not work: storage is full');
   });
 
-  it('server requests are disabled, with the reason, without a device key or server rights', () => {
+  it('server requests are aria-disabled, focusable, and say why when clicked, without a device key or server rights', () => {
     const fake = fakeOwner({ ...fixture(), deviceKey: false });
-    const { $, section, privacy } = mount(fake);
-    expect($('[data-attune-action="server-copy"]').disabled).toBe(true);
-    expect($('[data-attune-action="server-erase"]').disabled).toBe(true);
-    expect(section('controls')).toContain('Nothing has been sent from this device with an id, so the site holds nothing it can link to you.');
-    expect($('[data-attune-action="server-copy"]').getAttribute('aria-describedby')).toBe('attune-privacy-server-note');
-    $('[data-attune-action="server-copy"]').click();
+    const { $, $$, section, privacy, status, active } = mount(fake);
+    const noKey =
+      'This browser has no key that proves which data on the site’s server is yours (nothing was sent with an id yet, or this device was cleared). To reach data sent earlier, contact the site.';
+    for (const action of ['server-copy', 'server-erase']) {
+      const button = $(`[data-attune-action="${action}"]`);
+      expect(button.disabled).toBe(false); // still in the tab order
+      expect(button.getAttribute('aria-disabled')).toBe('true');
+      expect(button.getAttribute('aria-describedby')).toBe('attune-privacy-server-note');
+    }
+    expect(section('controls')).toContain(noKey);
+    const copy = $('[data-attune-action="server-copy"]');
+    copy.focus();
+    copy.click();
     expect(privacy.requestServerCopy).not.toHaveBeenCalled();
+    expect(status()).toBe(noKey);
+    expect(active()?.getAttribute('data-attune-action')).toBe('server-copy');
+    $('[data-attune-action="server-erase"]').click();
+    expect($$('[data-attune-action="confirm-erase"]')).toHaveLength(0); // no confirmation step either
+    expect(privacy.requestServerErasure).not.toHaveBeenCalled();
+    expect(status()).toBe(noKey);
     // Without the key there is nothing on the server to lose by clearing.
     $('[data-attune-action="clear-device"]').click();
     expect(section('controls')).not.toContain('can no longer be requested');
 
     const closed = mount(fakeOwner({ ...fixture(), serverRights: false }));
-    expect(closed.$('[data-attune-action="server-erase"]').disabled).toBe(true);
+    expect(closed.$('[data-attune-action="server-erase"]').getAttribute('aria-disabled')).toBe('true');
     expect(closed.section('controls')).toContain('This site does not take these requests from here.');
+    closed.$('[data-attune-action="server-erase"]').click();
+    expect(closed.status()).toMatch(/^This site does not take these requests from here\./);
+    expect(closed.privacy.requestServerErasure).not.toHaveBeenCalled();
   });
 
   it('an unverified consent history shows a clear warning', () => {
     const { section, $ } = mount(fakeOwner({ ...fixture(), historyVerified: false }));
     expect(section('choices')).toContain('Warning: your consent record does not check out.');
-    expect(section('choices')).not.toContain('checks out (');
+    expect(section('choices')).not.toContain('checks out:');
     expect($('[data-attune-verified]').getAttribute('data-attune-verified')).toBe('false');
   });
 
@@ -1088,7 +1235,7 @@ describe('<attune-privacy-center>', () => {
     const { root, $$, text } = mount(fakeOwner(view), { labels: { electronics: evil }, strings: { intro: evil } });
     expect($$('img')).toHaveLength(0);
     expect(text()).toContain(`Diet? ${evil}`);
-    expect(text()).toContain(`You often look at ${evil}`);
+    expect(text()).toContain(`Interest in ${evil}`);
     const all = root.querySelectorAll('*');
     for (const e of all) expect(e.getAttributeNames().filter((n) => n.startsWith('on'))).toEqual([]);
     expect(all.filter((e) => e.localName === 'script')).toEqual([]);
@@ -1179,7 +1326,8 @@ describe('privacy words', () => {
 
   it('sums up a payload, and reads an outcome it does not know as itself', () => {
     const payload = view.egressLog[0]!;
-    expect(egressText(payload, view)).toBe(`3 events for Analytics sent to /v1/batch on ${when(T0 + 10_000)}: delivered.`);
+    expect(egressText(payload, view)).toBe(`3 events for Analytics sent to the site’s server on ${when(T0 + 10_000)}: delivered.`);
+    expect(egressText(payload, view, { ...PRIVACY_STRINGS, egressEntry: '{events} → {destination}' })).toBe('3 events → /v1/batch');
     expect(egressText({ ...payload, outcome: 'teleported' as never }, view)).toMatch(/: teleported\.$/);
     expect(Object.values(PRIVACY_STRINGS).every((s) => typeof s === 'string' && s.length > 0)).toBe(true);
   });

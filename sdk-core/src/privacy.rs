@@ -3,11 +3,13 @@
 //! collector's answers. The export document itself is built by the engine (`engine/privacy.rs`).
 //!
 //! The device key is an ECDSA P-256 key pair made by the browser (WebCrypto) the first time a
-//! purpose that sends data is granted. Its private half never leaves the device: batches carry
-//! only `device`, the SHA-256 of the public key, with which the collector files the device's
-//! pseudonymous ids; a request for a copy or an erasure is signed, and carries the public key so
-//! the collector can check the signature against the hash it holds. An id alone (a `pid` or the
-//! key hash, both of which appear in traffic and logs) proves nothing.
+//! purpose that sends data is granted. Its private half is a non-extractable `CryptoKey` kept in
+//! IndexedDB by the wrapper: it signs on this device and cannot be read, not even by the page.
+//! This crate keeps the public half (`attune:device`). Batches carry only `device`, the SHA-256 of
+//! the public key, with which the collector files the device's pseudonymous ids; a request for a
+//! copy or an erasure is signed, and carries the public key so the collector can check the
+//! signature against the hash it holds. An id alone (a `pid` or the key hash, both of which
+//! appear in traffic and logs) proves nothing.
 
 use crate::error::ErrorCode;
 use crate::ids::{base64url_decode, hex, is_lower_hex};
@@ -66,13 +68,12 @@ fn bad_key(field: &str, message: impl Into<String>) -> PrivacyError {
     PrivacyError::InvalidKey { field: field.into(), message: message.into() }
 }
 
-/// The device key as stored under `attune:device`.
+/// The public half of the device key, as stored under `attune:device`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DeviceKey {
-    /// base64url (no padding) of the 65-byte uncompressed public point.
+    /// base64url (no padding) of the 65-byte uncompressed public point; the wrapper finds the
+    /// private half by it.
     pub public_key: String,
-    /// The private key as a JWK (`kty`, `crv`, `x`, `y`, `d`), for WebCrypto to sign with.
-    pub private_key: Map<String, Value>,
     pub created: Millis,
     /// Data captured up to this time belongs to an identity the visitor had erased on the
     /// server: it never leaves (set on the key made after an erasure).
@@ -82,37 +83,20 @@ pub struct DeviceKey {
 }
 
 impl DeviceKey {
-    /// Checks a key the browser made: a P-256 point and a JWK whose `x`/`y` are that point.
-    pub fn new(
-        public_key: &str,
-        private_key: Map<String, Value>,
-        created: Millis,
-        erased_before: Option<Millis>,
-    ) -> Result<Self, PrivacyError> {
+    /// Checks a public key the browser made: an uncompressed P-256 point (the collector checks
+    /// it is on the curve).
+    pub fn new(public_key: &str, created: Millis, erased_before: Option<Millis>) -> Result<Self, PrivacyError> {
         let point = base64url_decode(public_key)
             .filter(|p| p.len() == 65 && p[0] == 4)
             .ok_or_else(|| bad_key("publicKey", "expected base64url of a 65-byte uncompressed P-256 point"))?;
-        let text = |name: &str| private_key.get(name).and_then(Value::as_str);
-        if text("kty") != Some("EC") || text("crv") != Some("P-256") {
-            return Err(bad_key("privateKey", "expected a P-256 EC JWK"));
-        }
-        for (name, part) in [("x", &point[1..33]), ("y", &point[33..65])] {
-            if text(name).and_then(base64url_decode).as_deref() != Some(part) {
-                return Err(bad_key(&format!("privateKey.{name}"), "does not match the public key"));
-            }
-        }
-        if text("d").and_then(base64url_decode).is_none_or(|d| d.len() != 32) {
-            return Err(bad_key("privateKey.d", "expected base64url of 32 bytes"));
-        }
         let key_hash = hex(&Sha256::digest(&point));
-        Ok(Self { public_key: public_key.into(), private_key, created, erased_before, key_hash })
+        Ok(Self { public_key: public_key.into(), created, erased_before, key_hash })
     }
 
     pub fn encode(&self) -> String {
         let mut doc = Map::new();
         doc.insert("schema".into(), Value::from(crate::snapshot::SCHEMA_VERSION));
         doc.insert("publicKey".into(), Value::from(self.public_key.clone()));
-        doc.insert("privateKey".into(), Value::Object(self.private_key.clone()));
         doc.insert("created".into(), Value::from(self.created.0));
         if let Some(at) = self.erased_before {
             doc.insert("erasedBefore".into(), Value::from(at.0));
@@ -130,14 +114,12 @@ impl DeviceKey {
             return Err(bad_key("schema", "expected schema 1"));
         }
         let public_key = doc.get("publicKey").and_then(Value::as_str).ok_or_else(|| bad_key("publicKey", "missing"))?;
-        let private_key =
-            doc.get("privateKey").and_then(Value::as_object).ok_or_else(|| bad_key("privateKey", "missing"))?;
         let created = doc.get("created").and_then(Value::as_u64).ok_or_else(|| bad_key("created", "missing"))?;
         let erased_before = match doc.get("erasedBefore") {
             None => None,
             Some(v) => Some(Millis(v.as_u64().ok_or_else(|| bad_key("erasedBefore", "expected a time"))?)),
         };
-        Self::new(public_key, private_key.clone(), Millis(created), erased_before)
+        Self::new(public_key, Millis(created), erased_before)
     }
 }
 
@@ -301,12 +283,7 @@ mod tests {
     fn key() -> DeviceKey {
         let mut point = vec![4u8];
         point.extend((1..=64).map(|i| i as u8));
-        let jwk = serde_json::json!({
-            "kty": "EC", "crv": "P-256",
-            "x": base64url_encode(&point[1..33]), "y": base64url_encode(&point[33..]),
-            "d": base64url_encode(&[9; 32]), "ext": true, "key_ops": ["sign"],
-        });
-        DeviceKey::new(&base64url_encode(&point), jwk.as_object().unwrap().clone(), Millis(5), None).unwrap()
+        DeviceKey::new(&base64url_encode(&point), Millis(5), None).unwrap()
     }
 
     #[test]
@@ -318,17 +295,19 @@ mod tests {
     }
 
     #[test]
-    fn a_jwk_of_another_key_or_a_bad_point_is_refused() {
+    fn a_bad_point_or_record_is_refused() {
         let k = key();
-        let mut other = k.private_key.clone();
-        other.insert("x".into(), Value::from(base64url_encode(&[7; 32])));
-        let err = DeviceKey::new(&k.public_key, other, Millis(1), None).unwrap_err();
-        assert_eq!(err.field().as_deref(), Some("privateKey.x"));
-        let err = DeviceKey::new("AAAA", k.private_key.clone(), Millis(1), None).unwrap_err();
-        assert_eq!(err.code(), "invalid_device_key");
-        for raw in ["", "{}", "null", r#"{"schema":1}"#, &k.encode().replace("\"EC\"", "\"RSA\"")] {
+        let compressed = base64url_encode(&[3; 33]);
+        for bad in ["AAAA", compressed.as_str(), "not base64!"] {
+            let err = DeviceKey::new(bad, Millis(1), None).unwrap_err();
+            assert_eq!((err.code(), err.field().as_deref()), ("invalid_device_key", Some("publicKey")), "{bad}");
+        }
+        let no_time = k.encode().replace("\"created\"", "\"made\"");
+        for raw in ["", "{}", "null", r#"{"schema":1}"#, &no_time, &k.encode().replace("\"schema\":1", "\"schema\":2")]
+        {
             assert!(DeviceKey::decode(raw).is_err(), "{raw}");
         }
+        assert!(!k.encode().contains("privateKey"), "the private half is never in this record");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! everything else. Whatever the interleaving: once the visitor had the server's copy erased,
 //! the collector never again holds an event of the device (one with a pseudonymous id) captured
 //! up to the erasure — not from the tab that asked, not from the other tab's memory, not from a
-//! stale copy of the queue — and the private key never appears in anything sent.
+//! stale copy of the queue.
 
 use attune_core::config::ValidConfig;
 use attune_core::consent::ChoiceSource;
@@ -50,12 +50,10 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-/// A key as the browser would make it (the core checks the JWK matches the point, not the curve).
-fn key(n: u8) -> (String, serde_json::Map<String, Value>) {
+/// The public half of a key as the browser would make it (the collector checks the curve).
+fn key(n: u8) -> String {
     let point: Vec<u8> = std::iter::once(4).chain((0..64).map(|i| n.wrapping_mul(31).wrapping_add(i))).collect();
-    let jwk = json!({"kty": "EC", "crv": "P-256", "x": base64url_encode(&point[1..33]),
-                     "y": base64url_encode(&point[33..]), "d": base64url_encode(&[0xdd; 32])});
-    (base64url_encode(&point), jwk.as_object().unwrap().clone())
+    base64url_encode(&point)
 }
 
 #[derive(Default)]
@@ -118,8 +116,7 @@ fn load(e: &mut Engine, s: &Storage, staleness: usize, now: Millis) {
 fn make_key(e: &mut Engine, s: &mut Storage, n: u8, now: Millis) {
     e.load_device_key(s.device.as_deref(), now);
     if e.needs_device_key(now) {
-        let (public, private) = key(n);
-        s.device = Some(e.set_device_key(&public, private, now).unwrap());
+        s.device = Some(e.set_device_key(&key(n), now).unwrap());
     }
 }
 
@@ -150,7 +147,6 @@ proptest! {
                     let e = &mut tabs[tab];
                     load(e, &storage, staleness, now);
                     if let Some(batch) = e.take_batch(now, MAX_BATCH_BYTES) {
-                        prop_assert!(!batch.body.contains("\"d\""), "the private key never leaves");
                         let body: Value = serde_json::from_str(&batch.body).unwrap();
                         if ok {
                             collector.batch(&body);

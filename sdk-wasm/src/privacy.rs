@@ -96,44 +96,48 @@ impl AttuneSdk {
         state.engine.needs_device_key(now())
     }
 
-    /// Takes the key the browser made (`publicKey`: base64url of the raw point; `privateKey`: its
-    /// JWK) and stores it, unless another tab stored one first (then that one is used and this
-    /// returns `false`). Throws an `AttuneError` (`invalid_device_key`) for a key that does not
-    /// check out.
-    #[wasm_bindgen(js_name = setDeviceKey)]
-    pub fn set_device_key(&self, public_key: &str, private_key: JsValue) -> Result<bool, JsValue> {
-        let json = js_sys::JSON::stringify(&private_key).ok().and_then(|s| s.as_string()).unwrap_or_default();
-        let jwk: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&json).map_err(|_| {
-            js_error("invalid_device_key", "expected the private key as a JWK object", Some("privateKey"))
-        })?;
+    /// The device key's public half (base64url), if this device has one.
+    #[wasm_bindgen(js_name = devicePublicKey)]
+    pub fn device_public_key(&self) -> Option<String> {
         let mut state = self.inner.borrow_mut();
         state.load_device_key();
-        if state.engine.device_key().is_some() {
+        state.engine.device_key().map(|k| k.public_key.clone())
+    }
+
+    /// Takes the public half of the key the browser made (base64url of the raw point; the
+    /// private half stays in the wrapper's key store) and stores it — unless another tab stored
+    /// one first, or no purpose that sends data is granted any more: then `false`. Throws an
+    /// `AttuneError` (`invalid_device_key`) for a key that does not check out.
+    #[wasm_bindgen(js_name = setDeviceKey)]
+    pub fn set_device_key(&self, public_key: &str) -> Result<bool, JsValue> {
+        let mut state = self.inner.borrow_mut();
+        state.reload_consent_if_changed();
+        state.load_device_key();
+        if !state.engine.needs_device_key(now()) {
             return Ok(false);
         }
-        let stored = state.engine.set_device_key(public_key, jwk, now()).map_err(|e| from_core(&e))?;
+        let stored = state.engine.set_device_key(public_key, now()).map_err(|e| from_core(&e))?;
         state.write(DEVICE_KEY.name, Some(stored));
         Ok(true)
     }
 
     /// Asks the collector for its copy (`"export"`) or to erase everything it holds for this
-    /// device (`"erase"`). `sign(message, privateJwk)` must resolve to the base64url ECDSA
-    /// P-256/SHA-256 signature of `message`. Resolves to the collector's export document or
-    /// erasure receipt (checked); rejects with an `AttuneError` (`no_device_key`,
+    /// device (`"erase"`). `sign(message, publicKey)` must resolve to the base64url ECDSA
+    /// P-256/SHA-256 signature of `message` by the private half of `publicKey`. Resolves to the
+    /// collector's export document or erasure receipt (checked); rejects with an `AttuneError` (`no_device_key`,
     /// `rights_refused`, `invalid_response`, `network_error`).
     pub fn rights(&self, action: String, sign: js_sys::Function) -> js_sys::Promise {
         let inner = Rc::downgrade(&self.inner);
         wasm_bindgen_futures::future_to_promise(async move {
             let gone = || js_error("destroyed", "the SDK was destroyed", None);
-            let (request, private_key) = {
+            let request = {
                 let inner = inner.upgrade().ok_or_else(gone)?;
                 let mut state = inner.borrow_mut();
                 state.load_device_key();
-                let request = state.engine.rights_request(&action, now()).map_err(|e| from_core(&e))?;
-                let key = state.engine.device_key().map(|k| serde_json::Value::Object(k.private_key.clone()));
-                (request, to_js(&key))
+                state.engine.rights_request(&action, now()).map_err(|e| from_core(&e))?
             };
-            let signed = sign.call2(&JsValue::NULL, &JsValue::from_str(&request.message), &private_key)?;
+            let message = JsValue::from_str(&request.message);
+            let signed = sign.call2(&JsValue::NULL, &message, &JsValue::from_str(&request.public_key))?;
             let signature = JsFuture::from(js_sys::Promise::resolve(&signed)).await?.as_string().unwrap_or_default();
             let body = request.body(&signature).map_err(|e| from_core(&e))?;
             let (status, text) =

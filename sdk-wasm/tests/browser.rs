@@ -292,8 +292,8 @@ async fn withdrawal_wipes_the_stored_pseudonymous_id() {
     let sdk = sdk("local", &hook);
     sdk.grant(vec!["analytics".into()], "api").unwrap();
     // Ids are attached only beside the device key (the wrapper makes it on the grant).
-    let (public, private) = new_key().await;
-    sdk.set_device_key(&public, private).unwrap();
+    let public = new_key().await;
+    sdk.set_device_key(&public).unwrap();
     sdk.track("x", JsValue::NULL, "analytics").unwrap();
     wasm_bindgen_futures::JsFuture::from(sdk.flush()).await.unwrap();
     assert!(stored("attune:ids").is_some_and(|ids| ids.contains("analytics")), "an id once analytics data left");
@@ -463,12 +463,16 @@ fn the_simd_fast_path_ranks_exactly_like_the_general_scan() {
 const b64 = (buf) => btoa(String.fromCharCode(...new Uint8Array(buf))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 const unb64 = (s) => Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
 const ECDSA = { name: 'ECDSA', namedCurve: 'P-256' };
+const privateKeys = new Map();
+/** Like the wrapper: a non-extractable private half kept by the page, the public half returned. */
 export async function makeKey() {
-  const pair = await crypto.subtle.generateKey(ECDSA, true, ['sign', 'verify']);
-  return [b64(await crypto.subtle.exportKey('raw', pair.publicKey)), await crypto.subtle.exportKey('jwk', pair.privateKey)];
+  const pair = await crypto.subtle.generateKey(ECDSA, false, ['sign', 'verify']);
+  const publicKey = b64(await crypto.subtle.exportKey('raw', pair.publicKey));
+  privateKeys.set(publicKey, pair.privateKey);
+  return publicKey;
 }
-export async function signWith(message, jwk) {
-  const key = await crypto.subtle.importKey('jwk', jwk, ECDSA, false, ['sign']);
+export async function signWith(message, publicKey) {
+  const key = privateKeys.get(publicKey);
   return b64(await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, key, new TextEncoder().encode(message)));
 }
 const realFetch = window.fetch;
@@ -510,7 +514,7 @@ extern "C" {
     #[wasm_bindgen(js_name = makeKey)]
     fn make_key() -> js_sys::Promise;
     #[wasm_bindgen(js_name = signWith)]
-    fn sign_with(message: &str, jwk: JsValue) -> js_sys::Promise;
+    fn sign_with(message: &str, public_key: JsValue) -> js_sys::Promise;
     #[wasm_bindgen(js_name = fakeCollector)]
     fn fake_collector();
     #[wasm_bindgen(js_name = realCollector)]
@@ -523,9 +527,8 @@ extern "C" {
     fn same_json(a: &JsValue, b: &JsValue) -> bool;
 }
 
-async fn new_key() -> (String, JsValue) {
-    let pair: js_sys::Array = wasm_bindgen_futures::JsFuture::from(make_key()).await.unwrap().unchecked_into();
-    (pair.get(0).as_string().unwrap(), pair.get(1))
+async fn new_key() -> String {
+    wasm_bindgen_futures::JsFuture::from(make_key()).await.unwrap().as_string().unwrap()
 }
 
 #[wasm_bindgen_test]
@@ -536,11 +539,11 @@ async fn the_device_key_is_made_once_exported_with_everything_and_cleared_with_i
     assert!(!sdk.needs_device_key(), "no key before a purpose that sends data is granted");
     sdk.grant(vec!["analytics".into()], "api").unwrap();
     assert!(sdk.needs_device_key());
-    let (public, private) = new_key().await;
-    assert!(sdk.set_device_key(&public, private).unwrap());
-    let (other, other_private) = new_key().await;
-    assert!(!sdk.set_device_key(&other, other_private).unwrap(), "the first key stored stays");
-    assert!(stored("attune:device").unwrap().contains(&public));
+    let public = new_key().await;
+    assert!(sdk.set_device_key(&public).unwrap());
+    let other = new_key().await;
+    assert!(!sdk.set_device_key(&other).unwrap(), "the first key stored stays");
+    assert!(stored("attune:device").is_some_and(|d| d.contains(&public) && !d.contains("privateKey")));
     sdk.track("x", JsValue::NULL, "analytics").unwrap();
     settle().await;
 
@@ -570,8 +573,8 @@ async fn an_erasure_request_is_signed_and_retires_the_devices_identity() {
     let (hook, _) = recorder();
     let sdk = AttuneSdk::new("shop", "/v1/batch", CONFIG, "local", Some(hook.clone()), None).unwrap();
     sdk.grant(vec!["analytics".into()], "api").unwrap();
-    let (public, private) = new_key().await;
-    sdk.set_device_key(&public, private).unwrap();
+    let public = new_key().await;
+    sdk.set_device_key(&public).unwrap();
     sdk.track("x", JsValue::NULL, "analytics").unwrap();
     wasm_bindgen_futures::JsFuture::from(sdk.flush()).await.unwrap();
     assert!(stored("attune:ids").is_some(), "the batch got a pseudonymous id");
@@ -590,10 +593,7 @@ async fn an_erasure_request_is_signed_and_retires_the_devices_identity() {
     let verified: js_sys::Array = SEEN.with(|s| prop(s, "verified")).unchecked_into();
     assert_eq!(verified.get(0), JsValue::TRUE, "the collector could verify the signature");
     let request = js_sys::Array::from(&bodies.get(1)).get(1);
-    assert!(
-        prop(&request, "d").is_undefined()
-            && !js_sys::JSON::stringify(&request).unwrap().as_string().unwrap().contains("\"d\"")
-    );
+    assert_eq!(prop(&request, "publicKey").as_string().as_deref(), Some(public.as_str()));
     assert!(stored("attune:device").is_none(), "the key is retired");
     assert!(stored("attune:ids").unwrap().contains("\"ids\":[]"), "and the ids");
     wasm_bindgen_futures::JsFuture::from(sdk.flush()).await.unwrap();

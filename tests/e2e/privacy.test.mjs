@@ -106,7 +106,39 @@ e2eTest(env, 'the download holds every SDK value in storage, and the centre show
   for (const [key, value] of Object.entries(raw)) {
     assert.deepEqual(doc.storage[key], JSON.parse(value), `${key} is in the export exactly as stored`);
   }
-  assert.deepEqual(dump.indexedDB, [], 'no IndexedDB');
+  // IndexedDB holds only the device key's private half: listed in the export, never readable.
+  assert.deepEqual(dump.indexedDB, ['attune'], 'one IndexedDB database, the key store');
+  const keys = await s.page.evaluate(async () => {
+    const db = await new Promise((resolve, reject) => {
+      const open = indexedDB.open('attune');
+      open.onsuccess = () => resolve(open.result);
+      open.onerror = () => reject(open.error);
+    });
+    const records = await new Promise((resolve, reject) => {
+      const get = db.transaction('keys').objectStore('keys').getAll();
+      get.onsuccess = () => resolve(get.result);
+      get.onerror = () => reject(get.error);
+    });
+    db.close();
+    return Promise.all(
+      records.map(async (r) => ({
+        publicKey: r.publicKey,
+        created: r.created,
+        fields: Object.keys(r).sort(),
+        extractable: r.privateKey.extractable,
+        type: r.privateKey.type,
+        readable: await crypto.subtle.exportKey('jwk', r.privateKey).then(() => true, () => false),
+      })),
+    );
+  });
+  assert.equal(keys.length, 1);
+  assert.deepEqual(keys[0].fields, ['created', 'privateKey', 'publicKey']);
+  assert.equal(keys[0].publicKey, JSON.parse(raw['attune:device']).publicKey, 'the private half of the device key');
+  assert.deepEqual([keys[0].type, keys[0].extractable, keys[0].readable], ['private', false, false], 'which nothing can read');
+  const listed = doc.indexedDB.attune.keys;
+  assert.deepEqual(listed.map((k) => [k.publicKey, k.created]), keys.map((k) => [k.publicKey, k.created]), 'the export lists it');
+  assert.match(listed[0].privateKey, /non-extractable/);
+  assert.ok(!JSON.stringify(doc).includes('"d":'), 'no private key material anywhere in the export');
   assert.deepEqual(Object.keys(dump.session).filter((k) => k.startsWith('attune:')), [], 'no SDK key in sessionStorage');
   assert.deepEqual(dump.cookies, [], 'no cookie');
 
@@ -130,7 +162,7 @@ e2eTest(env, '"Clear everything" leaves no SDK key in any storage, and no cookie
   const after = await s.storage();
   assert.deepEqual(attuneKeys(after.local), {}, 'no SDK key in localStorage');
   assert.deepEqual(Object.keys(after.session).filter((k) => k.startsWith('attune:')), []);
-  assert.deepEqual(after.indexedDB, [], 'no IndexedDB');
+  assert.deepEqual(after.indexedDB, [], 'no IndexedDB: the key store is deleted');
   assert.deepEqual(after.cookies, [], 'no cookie in the browser');
   assert.equal(after.documentCookie, '');
   assert.deepEqual(cookies, [], 'no response ever set a cookie');

@@ -86,14 +86,17 @@ impl Engine {
         states.iter().any(|s| s.granted() && s.id.as_str() != NECESSARY && self.config.collect.contains_key(&s.id))
     }
 
-    /// Takes the key the browser made; returns what to store under `attune:device`.
-    pub fn set_device_key(
-        &mut self,
-        public_key: &str,
-        private_key: Map<String, Value>,
-        now: Millis,
-    ) -> Result<String, PrivacyError> {
-        let key = DeviceKey::new(public_key, private_key, now, self.erased_at)?;
+    /// Takes the public half of the key the browser made (its private half stays in the
+    /// browser's key store); returns what to store under `attune:device`. Refused when no purpose
+    /// that sends data is granted any more (another tab cleared everything meanwhile).
+    pub fn set_device_key(&mut self, public_key: &str, now: Millis) -> Result<String, PrivacyError> {
+        if !self.needs_device_key(now) {
+            return Err(PrivacyError::Invalid {
+                field: "publicKey".into(),
+                message: "no device key is needed: one exists, or no purpose that sends data is granted".into(),
+            });
+        }
+        let key = DeviceKey::new(public_key, now, self.erased_at)?;
         let stored = key.encode();
         self.device = Some(key);
         self.sync_egress(now);
@@ -312,10 +315,10 @@ impl Engine {
             .collect();
         let recommendations =
             self.rec_signals_snapshot().and_then(|raw| serde_json::from_str(&raw).ok()).unwrap_or(Value::Null);
-        let device = self.device.as_ref().map_or(
-            Value::Null,
-            |d| serde_json::json!({ "keyHash": d.key_hash, "publicKey": d.public_key, "created": d.created }),
-        );
+        let device = self.device.as_ref().map_or(Value::Null, |d| {
+            serde_json::json!({ "keyHash": d.key_hash, "publicKey": d.public_key, "created": d.created,
+                                "erasedBefore": d.erased_before })
+        });
         serde_json::json!({
             "format": EXPORT_FORMAT,
             "source": "device",
