@@ -403,9 +403,12 @@ impl Engine {
             }
         };
         let changed = log.head() != self.log.head();
-        if changed && log.is_empty() && !self.log.is_empty() {
-            // The record vanished: another tab cleared everything (or the visitor cleared the
-            // site's storage). Nothing this tab holds about the visitor may be written back.
+        let first = |l: &ConsentLog| l.entries().first().map(|e| e.hash.clone());
+        if changed && !self.log.is_empty() && first(&log) != first(&self.log) {
+            // The record vanished, or is another record altogether (cleared, then chosen anew —
+            // seen by a tab that was frozen or in the back/forward cache meanwhile): another tab
+            // cleared everything, or the visitor cleared the site's storage. Nothing this tab
+            // holds about the visitor may be written back or sent.
             self.forget_everything();
         }
         if changed {

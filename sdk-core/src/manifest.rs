@@ -105,6 +105,9 @@ impl EgressManifest {
             if let Some(days) = rotate {
                 let sent_as = format!("pseudonymous id of this purpose only, replaced every {days} days");
                 rows.push(row("events[].pid".into(), Vec::new(), sent_as));
+                let sent_as = "fingerprint of this device's key, with batches that carry an id: lets the site \
+                               find this device's data when you ask for a copy or deletion";
+                rows.push(row("device".into(), Vec::new(), sent_as.into()));
             }
             // (prop, how it is sent) → events carrying it, in first-seen order.
             let mut props: Vec<(&str, String, Vec<String>)> = Vec::new();

@@ -104,6 +104,15 @@ impl Inner {
         self.write(QUEUE_KEY.name, snapshot);
     }
 
+    /// Rewrites the egress log if what this tab holds differs from what is stored (entries past
+    /// their retention were purged on reading).
+    pub fn persist_egress_log(&mut self) {
+        let snapshot = self.engine.egress_log_snapshot();
+        if snapshot != self.store.get(EGRESS_LOG_KEY.name) {
+            self.write(EGRESS_LOG_KEY.name, snapshot);
+        }
+    }
+
     /// Writes the pseudonymous ids, the egress log and the profile.
     pub fn persist_state(&mut self) {
         let ids = self.engine.ids_snapshot();

@@ -113,6 +113,8 @@ impl AttuneSdk {
         }));
         // Events an earlier page (or a tab that died) left behind join this page's queue.
         inner.borrow_mut().load_shared();
+        // Egress-log entries past their retention were dropped on reading: drop them from storage.
+        inner.borrow_mut().persist_egress_log();
         // Signals stored while personalization was granted; removed now if it no longer is.
         inner.borrow_mut().persist_recs();
         install_handlers(&inner);
@@ -448,6 +450,18 @@ fn install_handlers(inner: &Rc<RefCell<Inner>>) {
             }
         }
     });
+    let weak = Rc::downgrade(inner);
+    // Back from the back/forward cache: storage events were missed while the page was frozen
+    // (a withdrawal, "Clear everything" and a new choice…), so read everything again.
+    let pageshow = Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
+        let restored = js_sys::Reflect::get(&event, &"persisted".into()).ok().and_then(|p| p.as_bool());
+        if restored == Some(true) {
+            if let Some(inner) = weak.upgrade() {
+                inner.borrow_mut().reload_consent_if_changed();
+                wasm_bindgen_futures::spawn_local(sync(Rc::downgrade(&inner), false));
+            }
+        }
+    });
     let mut state = inner.borrow_mut();
     let win: &web_sys::EventTarget = window.as_ref();
     let mut listen = |target: web_sys::EventTarget, event: &'static str, handler| {
@@ -471,4 +485,5 @@ fn install_handlers(inner: &Rc<RefCell<Inner>>) {
     listen(win.clone(), "pagehide", page_exit);
     listen(win.clone(), "online", online);
     listen(win.clone(), "storage", storage);
+    listen(win.clone(), "pageshow", pageshow);
 }

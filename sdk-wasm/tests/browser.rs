@@ -611,3 +611,24 @@ async fn an_erasure_request_is_signed_and_retires_the_devices_identity() {
     real_collector();
     restore();
 }
+
+#[wasm_bindgen_test]
+fn egress_log_entries_past_their_retention_are_purged_from_storage_at_start() {
+    restore();
+    let day = 86_400_000.0;
+    let now = js_sys::Date::now();
+    let entry = |at: f64| {
+        format!(
+            r#"{{"at":{at},"destination":"/v1/batch","transport":"fetch","status":200,"outcome":"delivered","bytes":2,"purposes":["analytics"],"events":[]}}"#
+        )
+    };
+    let log =
+        format!(r#"{{"schema":1,"entries":[{},{}]}}"#, entry((now - 31.0 * day).floor()), entry((now - day).floor()));
+    web_sys::window().unwrap().local_storage().unwrap().unwrap().set_item("attune:egress-log", &log).unwrap();
+    let (hook, _) = recorder();
+    let sdk = sdk("local", &hook);
+    let kept = stored("attune:egress-log").unwrap();
+    assert_eq!(kept.matches("\"destination\"").count(), 1, "30 days by default: {kept}");
+    sdk.destroy();
+    restore();
+}

@@ -876,6 +876,27 @@ fn a_record_cleared_in_another_tab_wipes_this_tabs_copy() {
 }
 
 #[test]
+fn a_tab_that_slept_through_clear_everything_and_a_new_choice_forgets_what_it_held() {
+    let mut stale = granted_engine();
+    stale.track("x", Value::Null, "analytics", T0).unwrap();
+    // Another tab: clear everything, then the visitor accepts again (a new record, a new chain).
+    let (mut other, _) = engine_with(stale.consent_snapshot().as_deref(), Signals::default());
+    other.clear_all(Millis(T0.0 + 10));
+    grant(&mut other, &["analytics"], Millis(T0.0 + 20));
+    let (changed, _) = stale.reload_consent(other.consent_snapshot().as_deref(), Millis(T0.0 + 30));
+    assert!(changed);
+    assert!(stale.take_batch(Millis(T0.0 + 30), MAX_BATCH_BYTES).is_none(), "the event from before the clear is gone");
+    assert!(stale.ids_snapshot().is_none() && stale.egress_log_snapshot().is_none() && stale.device_key().is_none());
+    // A record that only grew (a choice made in another tab) keeps everything.
+    let mut tab = granted_engine();
+    tab.track("x", Value::Null, "analytics", T0).unwrap();
+    let (mut b, _) = engine_with(tab.consent_snapshot().as_deref(), Signals::default());
+    grant(&mut b, &["personalization"], Millis(T0.0 + 5));
+    tab.reload_consent(b.consent_snapshot().as_deref(), Millis(T0.0 + 6));
+    assert!(tab.take_batch(Millis(T0.0 + 6), MAX_BATCH_BYTES).is_some());
+}
+
+#[test]
 fn egress_log_entries_are_kept_for_the_configured_days() {
     let mut e = granted_engine();
     e.track("x", Value::Null, "analytics", T0).unwrap();
