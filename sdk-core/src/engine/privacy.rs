@@ -38,8 +38,8 @@ pub struct PrivacyAnswer {
 #[serde(rename_all = "camelCase")]
 pub struct Interest {
     pub tag: String,
-    /// 0–1, relative to the strongest.
-    pub strength: f32,
+    /// 0–1, relative to the strongest, to two decimals.
+    pub strength: f64,
     pub level: &'static str,
     /// The items it comes from, newest first.
     pub items: Vec<String>,
@@ -246,7 +246,7 @@ impl Engine {
             .into_iter()
             .filter(|t| t.1.is_finite() && t.1 > 0.0 && strongest > 0.0)
             .map(|(tag, w, items)| {
-                let strength = w / strongest;
+                let strength = (f64::from(w / strongest) * 100.0).round() / 100.0;
                 let level = if strength >= 0.66 {
                     "strong"
                 } else if strength >= 0.33 {
