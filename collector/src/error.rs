@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Map, Value};
 
+use crate::proof::MAX_CLOCK_SKEW_MS;
 use crate::store::StoreError;
 use crate::validate::ValidationError;
 
@@ -34,17 +35,20 @@ pub enum ApiError {
     )]
     ProofRequired,
     #[error(
-        "at is {} s {} the collector's clock; a proof is accepted for 10 minutes either way: sign a new one",
+        "at is {} s {} the collector's clock; a proof is accepted for {} minutes either way: sign a new one",
         .skew_ms.unsigned_abs() / 1000,
-        if *.skew_ms > 0 { "behind" } else { "ahead of" }
+        if *.skew_ms > 0 { "behind" } else { "ahead of" },
+        MAX_CLOCK_SKEW_MS / 60_000
     )]
     StaleProof { skew_ms: i64 },
     #[error("signature is not the ECDSA P-256 / SHA-256 signature of this request by publicKey")]
     InvalidProof,
+    #[error("this request's nonce was already used by this device key: a proof is good once; sign a new request")]
+    ReplayedProof,
     #[error("could not read the request body: {0}")]
     BodyRead(String),
     #[error("storage failed: {0}")]
-    Store(#[from] StoreError),
+    Store(StoreError),
     #[error("internal task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
     #[error("no randomness from the operating system: {0}")]
@@ -59,7 +63,8 @@ impl ApiError {
             | Self::OriginNotAllowed(_)
             | Self::ProofRequired
             | Self::StaleProof { .. }
-            | Self::InvalidProof => StatusCode::FORBIDDEN,
+            | Self::InvalidProof
+            | Self::ReplayedProof => StatusCode::FORBIDDEN,
             Self::TooLarge { .. } | Self::TooLargeDecompressed { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedEncoding(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -78,6 +83,7 @@ impl ApiError {
             Self::ProofRequired => "proof_required",
             Self::StaleProof { .. } => "stale_proof",
             Self::InvalidProof => "invalid_proof",
+            Self::ReplayedProof => "replayed_proof",
             // A body that cannot be read or decompressed is as unusable as one that is not JSON.
             Self::BodyRead(_) | Self::BadGzip(_) => "invalid_json",
             Self::Store(_) | Self::Task(_) | Self::Random(_) => "internal",
@@ -90,6 +96,7 @@ impl ApiError {
             Self::UnknownSite(_) => Some("siteId"),
             Self::StaleProof { .. } => Some("at"),
             Self::InvalidProof => Some("signature"),
+            Self::ReplayedProof => Some("nonce"),
             _ => None,
         }
     }
@@ -102,6 +109,16 @@ impl ApiError {
                 "the collector could not complete the request; retry later".to_owned()
             }
             other => other.to_string(),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            // A nonce spent by an earlier answer is the client's fault, not the store's.
+            StoreError::NonceUsed => Self::ReplayedProof,
+            e => Self::Store(e),
         }
     }
 }

@@ -4,6 +4,13 @@
 //! Only the holder of a device's private key can ask for its data: a
 //! request that names a device, a pid or a key hash without a proof is
 //! refused with `proof_required` before anything else is looked at.
+//!
+//! A proof is good once: the store spends each answered request's nonce
+//! (`replayed_proof` for a second use). ECDSA signatures are malleable —
+//! `(r, n − s)` verifies wherever `(r, s)` does — and both forms are
+//! accepted, because WebCrypto does not normalise `s` (Chromium's emits a
+//! high-S signature about half the time); the nonce, not the signature
+//! bytes, is what makes a replayed or malleated request fail.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -20,8 +27,12 @@ use crate::validate::{
 
 /// Largest rights request body, on the wire and decompressed.
 pub const MAX_RIGHTS_BODY_BYTES: usize = 16 * 1024;
-/// How far `at` may be from the collector's clock, either way: 10 minutes.
-pub const MAX_CLOCK_SKEW_MS: i64 = 10 * 60 * 1000;
+/// How far `at` may be from the collector's clock, either way: 5 minutes.
+pub const MAX_CLOCK_SKEW_MS: i64 = 5 * 60 * 1000;
+/// How long the nonce of an answered request is kept, counted from its
+/// `at`: twice [`MAX_CLOCK_SKEW_MS`], so it outlives every moment at which
+/// the same request would still be fresh.
+pub const NONCE_KEPT_MS: i64 = 2 * MAX_CLOCK_SKEW_MS;
 /// First line of the signed message.
 pub const SIGNED_MESSAGE_VERSION: &str = "attune-rights/1";
 
@@ -152,7 +163,7 @@ impl RightsRequest {
         )
     }
 
-    /// `stale_proof` unless `at` is within 10 minutes of `now`.
+    /// `stale_proof` unless `at` is within [`MAX_CLOCK_SKEW_MS`] of `now`.
     pub fn check_fresh(&self, now: i64) -> Result<(), ApiError> {
         if (now - self.at).abs() <= MAX_CLOCK_SKEW_MS {
             Ok(())
@@ -162,7 +173,8 @@ impl RightsRequest {
     }
 
     /// `invalid_proof` unless `signature` is the device key's ECDSA P-256 /
-    /// SHA-256 signature of [`RightsRequest::signed_message`].
+    /// SHA-256 signature of [`RightsRequest::signed_message`], low-S or
+    /// high-S alike.
     pub fn verify_signature(&self) -> Result<(), ApiError> {
         let signature = Signature::from_slice(&self.signature).map_err(|_| ApiError::InvalidProof)?;
         self.verifying_key.verify(self.signed_message().as_bytes(), &signature).map_err(|_| ApiError::InvalidProof)
@@ -216,6 +228,40 @@ mod tests {
         request.check_fresh(1_000 - MAX_CLOCK_SKEW_MS).unwrap();
         assert!(matches!(request.check_fresh(1_001 + MAX_CLOCK_SKEW_MS), Err(ApiError::StaleProof { .. })));
         request.verify_signature().unwrap();
+    }
+
+    #[test]
+    fn a_proof_is_fresh_for_five_minutes_either_way() {
+        let request = parse(&signed(&key(7), "export", 10 * 60 * 1000), RightsAction::Export).unwrap();
+        let minute = 60 * 1000;
+        for now in [5 * minute, 15 * minute] {
+            request.check_fresh(now).unwrap();
+        }
+        for now in [5 * minute - 1, 15 * minute + 1] {
+            assert!(matches!(request.check_fresh(now), Err(ApiError::StaleProof { .. })), "{now}");
+        }
+    }
+
+    #[test]
+    fn high_and_low_s_signatures_both_verify() {
+        // WebCrypto does not normalise s (Chromium emits high-S about half the time): both forms
+        // are accepted; replaying either is refused by the nonce store, not here.
+        use p256::elliptic_curve::scalar::IsHigh as _;
+        let k = key(11);
+        let mut forms = [false, false];
+        for at in 0..32 {
+            let body = signed(&k, "erase", at);
+            let signature = URL_SAFE_NO_PAD.decode(body["signature"].as_str().unwrap()).unwrap();
+            let signature = Signature::from_slice(&signature).unwrap();
+            let (r, s) = signature.split_scalars();
+            for candidate in [signature, Signature::from_scalars(r, -*s).unwrap()] {
+                let mut body = body.clone();
+                body["signature"] = json!(URL_SAFE_NO_PAD.encode(candidate.to_bytes()));
+                parse(&body, RightsAction::Erase).unwrap().verify_signature().unwrap();
+                forms[usize::from(bool::from(candidate.s().is_high()))] = true;
+            }
+        }
+        assert_eq!(forms, [true, true]);
     }
 
     #[test]

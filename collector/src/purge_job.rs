@@ -20,6 +20,8 @@ pub async fn run_once(state: &AppState, now: i64) -> Result<PurgeCounts, ApiErro
         pseudonymous_ids = counts.pseudonymous_ids,
         devices = counts.devices,
         suppressions = counts.suppressions,
+        erasures = counts.erasures,
+        nonces = counts.nonces,
         "retention"
     );
     Ok(counts)

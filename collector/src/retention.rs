@@ -4,10 +4,11 @@
 //! An event expires `retentionDays` after the earlier of its capture time
 //! (`ts`, the device's clock, which can run ahead) and the time it reached
 //! the collector. The retention job deletes what has expired; an event that
-//! has already expired when it arrives is rejected (`expired`), which is what
-//! lets the job drop suppression entries once they are older than the
-//! longest retention: anything an erased device could still resend is
-//! expired by then.
+//! has already expired when it arrives is rejected (`expired`), and so is an
+//! event stamped more than a day ahead of the collector's clock
+//! (`from_the_future`). Together they let the job drop suppression entries
+//! once they are older than the longest retention plus a day: anything an
+//! erased device could still resend is expired by then.
 
 use std::collections::BTreeMap;
 
@@ -19,6 +20,9 @@ pub const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 pub const DEFAULT_RETENTION_DAYS: u32 = 30;
 /// Longest retention the SDK config allows (`retentionDays` is 1–3650).
 pub const MAX_RETENTION_DAYS: u32 = 3650;
+/// How far an event's `ts` may be ahead of the collector's clock: one day.
+/// Suppression entries are kept this much longer than the longest retention.
+pub const MAX_AHEAD_MS: i64 = DAY_MS;
 
 /// Retention periods, in days.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,10 +73,42 @@ impl Retention {
         now.saturating_sub(i64::from(self.days(purpose)) * DAY_MS)
     }
 
-    /// Receipts, registrations and suppression entries last touched at or
+    /// Receipts, registrations and erasure records last touched at or
     /// before this time are dropped at `now`.
     pub fn longest_cutoff(&self, now: i64) -> i64 {
         now.saturating_sub(i64::from(self.longest_days()) * DAY_MS)
+    }
+
+    /// Suppression entries made at or before this time are dropped at
+    /// `now`: a day before [`Retention::longest_cutoff`]. An event sent
+    /// before an erasure had a `ts` at most [`MAX_AHEAD_MS`] past its
+    /// arrival, so at most a day past the erasure; once the entry is gone,
+    /// that `ts` is at least the longest retention old and the event is
+    /// expired on arrival.
+    pub fn suppression_cutoff(&self, now: i64) -> i64 {
+        self.longest_cutoff(now).saturating_sub(MAX_AHEAD_MS)
+    }
+
+    /// Moves the batch's events stamped more than [`MAX_AHEAD_MS`] ahead of
+    /// `now` into its rejections (code `from_the_future`), keeping the
+    /// rejections in body order.
+    pub fn reject_from_the_future(batch: &mut Batch, now: i64) {
+        let mut ahead = Vec::new();
+        batch.events.retain(|event| {
+            if event.ts <= now.saturating_add(MAX_AHEAD_MS) {
+                return true;
+            }
+            let error = ValidationError::FromTheFuture {
+                field: format!("events[{}].ts", event.index),
+                ahead_ms: event.ts - now,
+            };
+            ahead.push(Rejection::new(event.index, Some(event.id.clone()), &error));
+            false
+        });
+        if !ahead.is_empty() {
+            batch.rejected.extend(ahead);
+            batch.rejected.sort_by_key(|r| r.index);
+        }
     }
 
     /// Moves the batch's events that have already expired at `now` into its
@@ -149,5 +185,47 @@ mod tests {
         );
         assert_eq!(batch.rejected[0].id.as_deref(), Some(format!("{:032x}", 0).as_str()));
         assert!(batch.rejected[2].message.contains("2-day retention of purpose \"marketing\""));
+    }
+
+    #[test]
+    fn events_more_than_a_day_ahead_are_rejected_as_from_the_future_in_body_order() {
+        let now = 100 * DAY_MS;
+        let event = |id: u8, ts: i64| json!({"id": format!("{id:032x}"), "name": "n", "purpose": "analytics", "ts": ts, "props": {}});
+        let body = json!({
+            "v": 1, "siteId": "s", "sentAt": now,
+            "consent": {"receiptHash": "a".repeat(64), "granted": ["analytics"]},
+            "events": [
+                event(0, now + DAY_MS + 1),   // one ms too far
+                {"id": "bad"},
+                event(2, now + DAY_MS),       // exactly a day ahead: fine
+                event(3, i64::MAX),
+                event(4, now),
+            ]
+        });
+        let mut batch = validate_batch(&body).unwrap();
+        Retention::reject_from_the_future(&mut batch, now);
+        assert_eq!(batch.events.iter().map(|e| e.index).collect::<Vec<_>>(), [2, 4]);
+        let rejected: Vec<_> = batch.rejected.iter().map(|r| (r.index, r.code, r.field.as_str())).collect();
+        assert_eq!(
+            rejected,
+            [
+                (0, "from_the_future", "events[0].ts"),
+                (1, "invalid_field", "events[1].id"),
+                (3, "from_the_future", "events[3].ts")
+            ]
+        );
+        assert!(
+            batch.rejected[0].message.contains("24.0 hours ahead of the collector's clock"),
+            "{}",
+            batch.rejected[0].message
+        );
+    }
+
+    #[test]
+    fn suppression_entries_outlive_the_longest_retention_by_the_allowed_clock_lead() {
+        let r = Retention::from_site_config(SITE_CONFIG, 3).unwrap();
+        let now = 100 * DAY_MS;
+        assert_eq!(r.longest_cutoff(now), now - 10 * DAY_MS);
+        assert_eq!(r.suppression_cutoff(now), now - 11 * DAY_MS);
     }
 }

@@ -87,9 +87,12 @@ async fn answer(
 }
 
 async fn export(state: &AppState, request: RightsRequest, started: Instant) -> Result<Value, ApiError> {
+    // An export writes too (it spends the request's nonce): it takes its turn with the writers.
+    let turn = state.write_turn.lock().await;
     let store = state.store.clone();
-    let (site, key) = (request.site_id.clone(), request.key_hash.clone());
-    let data = tokio::task::spawn_blocking(move || store.export(&site, &key)).await??;
+    let (site, key, nonce, at) = (request.site_id.clone(), request.key_hash.clone(), request.nonce.clone(), request.at);
+    let data = tokio::task::spawn_blocking(move || store.export(&site, &key, &nonce, at)).await??;
+    drop(turn);
     tracing::info!(
         action = "export",
         site_id = request.site_id,
@@ -116,9 +119,10 @@ async fn erase(state: &AppState, request: RightsRequest, started: Instant) -> Re
     let turn = state.write_turn.lock().await;
     let erased_at = now_millis();
     let store = state.store.clone();
-    let (site, key, id, requested_at) =
-        (request.site_id.clone(), request.key_hash.clone(), receipt_id.clone(), request.at);
-    let counts = tokio::task::spawn_blocking(move || store.erase(&site, &key, requested_at, erased_at, &id)).await??;
+    let (site, key, nonce, id, requested_at) =
+        (request.site_id.clone(), request.key_hash.clone(), request.nonce.clone(), receipt_id.clone(), request.at);
+    let counts =
+        tokio::task::spawn_blocking(move || store.erase(&site, &key, &nonce, requested_at, erased_at, &id)).await??;
     drop(turn);
     tracing::info!(
         action = "erase",

@@ -21,6 +21,7 @@ use crate::error::ApiError;
 use crate::limit::retry_after_secs;
 use crate::origin::{self, OriginCheck};
 use crate::purge_job;
+use crate::retention::Retention;
 use crate::store::InsertOutcome;
 use crate::validate::{self, Rejection, ValidationError};
 
@@ -91,6 +92,7 @@ async fn ingest(
             .map_err(|wait| ApiError::RateLimited { retry_after: retry_after_secs(wait) })?;
     }
     let received_at = now_millis();
+    Retention::reject_from_the_future(&mut batch, received_at);
     state.retention.reject_expired(&mut batch, received_at);
     let rejected = std::mem::take(&mut batch.rejected);
     let site_id = batch.site_id.clone();

@@ -8,7 +8,7 @@
 //! method blocks: call them from `tokio::task::spawn_blocking`, never
 //! directly on the async executor.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
@@ -103,6 +103,45 @@ const MIGRATIONS: &[&str] = &[
         pseudonymous_ids INTEGER NOT NULL
     );
     CREATE INDEX events_by_pid ON events (site_id, pid) WHERE pid IS NOT NULL;",
+    // 4: the key each event belongs to, decided when it arrives (filled for existing events whose
+    // pid was filed under a key by the time they arrived; events stored before their pid was filed
+    // are no key's); receipt sightings per key, with their own times, instead of bare links; the
+    // nonces of answered rights requests.
+    "ALTER TABLE events ADD COLUMN key_hash TEXT;
+    UPDATE events SET key_hash = (
+        SELECT d.key_hash FROM device_pids d
+        WHERE d.site_id = events.site_id AND d.purpose = events.purpose AND d.pid = events.pid
+          AND d.first_seen <= events.received_at)
+    WHERE pid IS NOT NULL;
+    CREATE INDEX events_by_key ON events (site_id, key_hash) WHERE key_hash IS NOT NULL;
+    CREATE TABLE receipt_sightings (
+        site_id    TEXT NOT NULL,
+        key_hash   TEXT NOT NULL,
+        hash       TEXT NOT NULL,
+        granted    TEXT NOT NULL,
+        first_seen INTEGER NOT NULL,
+        last_seen  INTEGER NOT NULL,
+        PRIMARY KEY (site_id, key_hash, hash, granted)
+    );
+    CREATE INDEX receipt_sightings_by_hash ON receipt_sightings (site_id, hash);
+    INSERT INTO receipt_sightings (site_id, key_hash, hash, granted, first_seen, last_seen)
+        SELECT l.site_id, l.key_hash, l.hash, l.granted,
+               max(r.first_seen, coalesce(d.first_seen, r.first_seen)),
+               min(r.last_seen, coalesce(d.last_seen, r.last_seen))
+        FROM receipt_links l
+        JOIN receipts r ON r.site_id = l.site_id AND r.hash = l.hash AND r.granted = l.granted
+        LEFT JOIN devices d ON d.site_id = l.site_id AND d.key_hash = l.key_hash
+        ORDER BY r.rowid;
+    DROP TABLE receipt_links;
+    CREATE TABLE rights_nonces (
+        site_id  TEXT NOT NULL,
+        key_hash TEXT NOT NULL,
+        nonce    TEXT NOT NULL,
+        at       INTEGER NOT NULL,
+        PRIMARY KEY (site_id, key_hash, nonce)
+    );
+    CREATE INDEX rights_nonces_by_at ON rights_nonces (at);
+    CREATE INDEX erasures_by_time ON erasures (erased_at);",
 ];
 
 /// The schema version this build writes.
@@ -118,6 +157,9 @@ pub enum StoreError {
     CorruptJson(#[from] serde_json::Error),
     #[error("store mutex poisoned by an earlier panic")]
     Poisoned,
+    /// A rights request's nonce was already used by an answered request of the same key.
+    #[error("this nonce was already used by an answered rights request")]
+    NonceUsed,
 }
 
 /// Counts for one stored batch.
@@ -143,8 +185,12 @@ pub struct PurgeCounts {
     pub pseudonymous_ids: usize,
     /// Device keys not seen for the longest retention with nothing filed under them.
     pub devices: usize,
-    /// Suppression entries older than the longest retention.
+    /// Suppression entries older than the longest retention plus a day.
     pub suppressions: usize,
+    /// Erasure records older than the longest retention.
+    pub erasures: usize,
+    /// Nonces of rights requests that can no longer be replayed.
+    pub nonces: usize,
 }
 
 /// What an erased device's later batches are recognised by.
@@ -250,8 +296,11 @@ impl Store {
     /// Erased devices stay erased: a batch whose `device` key was erased
     /// stores nothing at all, and an event whose pid was erased is not
     /// stored; both count as `suppressed`. With a `device`, the batch's pids
-    /// are filed under that key (the first key to send a pid keeps it) and
-    /// its receipt is linked to the key.
+    /// are filed under that key (see [`file_pids`]: the first key to send a
+    /// pid keeps it, and only a pid no earlier event carries can be filed)
+    /// and its receipt is recorded as seen with the key. Each event is
+    /// stored with the key it belongs to (see [`file_pids`]), which is what
+    /// a rights request of that key covers.
     pub fn insert_batch(&self, batch: &Batch, received_at: i64) -> Result<InsertOutcome, StoreError> {
         if batch.events.is_empty() {
             return Ok(InsertOutcome::default());
@@ -284,13 +333,20 @@ impl Store {
              ON CONFLICT (site_id, hash, granted) DO UPDATE SET last_seen = max(last_seen, excluded.last_seen)",
         )?
         .execute(params![site, batch.consent.receipt_hash, granted, received_at])?;
+        if let Some(key) = &batch.device {
+            register_device(&tx, site, key, (&batch.consent.receipt_hash, &granted), received_at)?;
+        }
+        // Before the batch's own events are stored: whether a pid can be filed depends on
+        // the events that were already there.
+        let owners = file_pids(&tx, site, batch.device.as_deref(), &events, received_at)?;
         let mut accepted = 0;
         {
             let mut insert = tx.prepare_cached(
-                "INSERT OR IGNORE INTO events (id, site_id, name, purpose, ts, props, pid, received_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                "INSERT OR IGNORE INTO events (id, site_id, name, purpose, ts, props, pid, received_at, key_hash)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )?;
             for event in &events {
+                let owner = event.pid.as_deref().and_then(|pid| owners.get(&(event.purpose.as_str(), pid))?.as_deref());
                 accepted += insert.execute(params![
                     event.id,
                     site,
@@ -299,12 +355,10 @@ impl Store {
                     event.ts,
                     serde_json::to_string(&event.props)?,
                     event.pid,
-                    received_at
+                    received_at,
+                    owner
                 ])?;
             }
-        }
-        if let Some(key) = &batch.device {
-            register_device(&tx, site, key, &events, (&batch.consent.receipt_hash, &granted), received_at)?;
         }
         tx.commit()?;
         Ok(InsertOutcome { accepted, duplicates: events.len() - accepted, suppressed })
@@ -385,14 +439,15 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Deletes everything: events, receipts, devices, suppression entries
-    /// and erasure records.
+    /// Deletes everything: events, receipts, devices, suppression entries,
+    /// erasure records and the nonces of answered rights requests.
     pub fn clear(&self) -> Result<(), StoreError> {
         let mut conn = self.conn()?;
         let tx = conn.transaction()?;
         tx.execute_batch(
             "DELETE FROM events; DELETE FROM receipts; DELETE FROM devices; DELETE FROM device_pids;
-             DELETE FROM receipt_links; DELETE FROM suppressions; DELETE FROM erasures;",
+             DELETE FROM receipt_sightings; DELETE FROM suppressions; DELETE FROM erasures;
+             DELETE FROM rights_nonces;",
         )?;
         tx.commit()?;
         Ok(())
@@ -422,14 +477,11 @@ fn is_suppressed(tx: &Transaction<'_>, site: &str, kind: SuppressionKind, hash: 
     ])
 }
 
-/// Files the batch's pids under `key` and links its receipt to the key.
-/// A pid already filed under another key stays with that key: otherwise
-/// anyone who saw a pid could claim its events.
+/// Records that `key` sent a batch at `seen`, with its consent receipt.
 fn register_device(
     tx: &Transaction<'_>,
     site: &str,
     key: &str,
-    events: &[&Event],
     (receipt_hash, granted): (&str, &str),
     seen: i64,
 ) -> rusqlite::Result<()> {
@@ -438,38 +490,85 @@ fn register_device(
          ON CONFLICT (site_id, key_hash) DO UPDATE SET last_seen = max(last_seen, excluded.last_seen)",
     )?
     .execute(params![site, key, seen])?;
-    let pids: BTreeSet<(&str, &str)> =
-        events.iter().filter_map(|e| e.pid.as_deref().map(|pid| (e.purpose.as_str(), pid))).collect();
-    for (purpose, pid) in pids {
-        let owner: Option<String> = tx
+    tx.prepare_cached(
+        "INSERT INTO receipt_sightings (site_id, key_hash, hash, granted, first_seen, last_seen)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?5)
+         ON CONFLICT (site_id, key_hash, hash, granted) DO UPDATE SET last_seen = max(last_seen, excluded.last_seen)",
+    )?
+    .execute(params![site, key, receipt_hash, granted, seen])?;
+    Ok(())
+}
+
+/// Files the batch's pids under its `key` and decides, for each distinct
+/// (`purpose`, `pid`) of its events, the key those events belong to. Must
+/// run before the batch's events are stored.
+///
+/// - A pid filed under a key belongs to that key, whatever key (if any) the
+///   batch carries: the first key to send a pid keeps it.
+/// - An unfiled pid is filed under the batch's key only if no stored event
+///   carries it (on this site, any purpose) other than the key's own: an
+///   event stored before any key sent its pid (an older SDK, another client)
+///   proves nothing about who sent it, and whoever saw the pid could claim
+///   it, its past events and the suppression of its future ones.
+/// - Otherwise the events belong to the key the batch carried, or to none.
+///
+/// So an event belongs to key K only if it arrived in a batch carrying K or
+/// its pid was filed under K when it arrived.
+fn file_pids<'e>(
+    tx: &Transaction<'_>,
+    site: &str,
+    key: Option<&str>,
+    events: &[&'e Event],
+    seen: i64,
+) -> rusqlite::Result<BTreeMap<(&'e str, &'e str), Option<String>>> {
+    let mut owners = BTreeMap::new();
+    for event in events {
+        let Some(pid) = event.pid.as_deref() else { continue };
+        let purpose = event.purpose.as_str();
+        if owners.contains_key(&(purpose, pid)) {
+            continue;
+        }
+        let filed: Option<String> = tx
             .prepare_cached("SELECT key_hash FROM device_pids WHERE site_id = ?1 AND purpose = ?2 AND pid = ?3")?
             .query_row(params![site, purpose, pid], |r| r.get(0))
             .optional()?;
-        match owner {
-            None => {
-                tx.prepare_cached(
-                    "INSERT INTO device_pids (site_id, purpose, pid, key_hash, first_seen, last_seen)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-                )?
-                .execute(params![site, purpose, pid, key, seen])?;
-            }
-            Some(owner) if owner == key => {
+        let owner = match (filed, key) {
+            (Some(filed), Some(key)) if filed == key => {
                 tx.prepare_cached(
                     "UPDATE device_pids SET last_seen = max(last_seen, ?4)
                      WHERE site_id = ?1 AND purpose = ?2 AND pid = ?3",
                 )?
                 .execute(params![site, purpose, pid, seen])?;
+                Some(filed)
             }
-            Some(_) => {
-                tracing::debug!(site_id = site, purpose, "pid already filed under another device key; kept there");
+            (Some(filed), key) => {
+                if key.is_some() {
+                    tracing::debug!(site_id = site, purpose, "pid already filed under another device key; kept there");
+                }
+                Some(filed)
             }
-        }
+            (None, Some(key)) => {
+                let carried_by_others = tx
+                    .prepare_cached(
+                        "SELECT 1 FROM events WHERE site_id = ?1 AND pid = ?2 AND key_hash IS NOT ?3 LIMIT 1",
+                    )?
+                    .exists(params![site, pid, key])?;
+                if carried_by_others {
+                    tracing::debug!(site_id = site, purpose, "pid carried by events stored before; not filed");
+                } else {
+                    tx.prepare_cached(
+                        "INSERT INTO device_pids (site_id, purpose, pid, key_hash, first_seen, last_seen)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+                    )?
+                    .execute(params![site, purpose, pid, key, seen])?;
+                }
+                Some(key.to_owned())
+            }
+            (None, None) => None,
+        };
+        owners.insert((purpose, pid), owner);
     }
-    tx.prepare_cached(
-        "INSERT OR IGNORE INTO receipt_links (site_id, key_hash, hash, granted) VALUES (?1, ?2, ?3, ?4)",
-    )?
-    .execute(params![site, key, receipt_hash, granted])?;
-    Ok(())
+    Ok(owners)
 }
 
 fn user_version(conn: &Connection) -> rusqlite::Result<u32> {
@@ -647,7 +746,7 @@ mod tests {
         ))
         .unwrap();
         let store = Store::from_connection(conn).unwrap();
-        assert_eq!(store.schema_version().unwrap(), 3);
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
         let events = store.events().unwrap();
         assert_eq!(events.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["e1", "e2"]);
         assert_eq!((events[0].pid.clone(), events[0].props.clone()), (Some("c".repeat(32)), json!({"a": 1})));
@@ -659,12 +758,61 @@ mod tests {
         b.events[0].pid = Some("c".repeat(32));
         b.device = Some(key('a'));
         store.insert_batch(&b, 10).unwrap();
-        assert_eq!(store.devices().unwrap()[0].key_hash, key('a'));
-        assert_eq!(store.export("s", &key('a')).unwrap().events.len(), 2, "e1 carries the same pid");
+        assert!(store.devices().unwrap().is_empty(), "e1, stored before any key, carries the pid: a cannot file it");
+        let export = store.export("s", &key('a'), &nonce(), 0).unwrap();
+        assert_eq!(export.events.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["3"], "e1 is no key's");
+        let mut c = batch(&["4"]);
+        c.events[0].pid = Some("d".repeat(32));
+        c.device = Some(key('a'));
+        store.insert_batch(&c, 11).unwrap();
+        assert_eq!(store.devices().unwrap()[0].key_hash, key('a'), "a pid no stored event carries is filed");
+    }
+
+    #[test]
+    fn a_version_3_database_is_migrated_giving_a_key_only_the_events_that_arrived_once_their_pid_was_filed() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for (i, sql) in MIGRATIONS[..3].iter().enumerate() {
+            let tx = conn.transaction().unwrap();
+            tx.execute_batch(sql).unwrap();
+            tx.pragma_update(None, "user_version", i as u32 + 1).unwrap();
+            tx.commit().unwrap();
+        }
+        let (p, a) = ("c".repeat(32), key('a'));
+        // e1 was stored before a claimed its pid at 10 (the flaw migration 4 closes); e2 came with the
+        // claim, e3 later without `device`; e4 has another purpose, never filed.
+        conn.execute_batch(&format!(
+            "INSERT INTO events VALUES ('e1', 's', 'n', 'analytics', 1, '{{}}', 5, '{p}');
+             INSERT INTO events VALUES ('e2', 's', 'n', 'analytics', 2, '{{}}', 10, '{p}');
+             INSERT INTO events VALUES ('e3', 's', 'n', 'analytics', 3, '{{}}', 20, '{p}');
+             INSERT INTO events VALUES ('e4', 's', 'n', 'marketing', 3, '{{}}', 20, '{p}');
+             INSERT INTO receipts VALUES ('s', 'h1', '[\"analytics\"]', 3, 30);
+             INSERT INTO devices VALUES ('s', '{a}', 10, 20);
+             INSERT INTO device_pids VALUES ('s', 'analytics', '{p}', '{a}', 10, 20);
+             INSERT INTO receipt_links VALUES ('s', '{a}', 'h1', '[\"analytics\"]');"
+        ))
+        .unwrap();
+        let store = Store::from_connection(conn).unwrap();
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+        let export = store.export("s", &a, &nonce(), 0).unwrap();
+        assert_eq!(export.events.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["e2", "e3"]);
+        // The receipt as seen with a: no earlier than a's first sighting, no later than its last.
+        assert_eq!(
+            export.receipts,
+            [ExportedReceipt { hash: "h1".into(), granted: vec!["analytics".into()], first_seen: 10, last_seen: 20 }]
+        );
+        let counts = store.erase("s", &a, &nonce(), 1, 40, &"0".repeat(32)).unwrap();
+        assert_eq!((counts.events, counts.receipts, counts.pseudonymous_ids), (2, 1, 1));
+        assert_eq!(ids(&store), ["e1", "e4"]);
     }
 
     fn key(c: char) -> String {
         c.to_string().repeat(64)
+    }
+
+    /// A nonce not used before.
+    fn nonce() -> String {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        format!("{:032x}", NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
     }
 
     /// An event of `purpose` with `pid`, captured at `ts`.
@@ -718,15 +866,15 @@ mod tests {
             devices,
             [(a.clone(), p1.clone(), "analytics".into(), 10, 30), (b.clone(), p2.clone(), "marketing".into(), 20, 20)]
         );
-        let export_b = store.export("s", &b).unwrap();
+        let export_b = store.export("s", &b, &nonce(), 0).unwrap();
         assert_eq!(export_b.events.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["e3"]);
         assert_eq!(export_b.device.map(|d| (d.first_seen, d.last_seen)), Some((20, 20)));
-        let export_a = store.export("s", &a).unwrap();
+        let export_a = store.export("s", &a, &nonce(), 0).unwrap();
         assert_eq!(export_a.events.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["e1", "e2", "e4"]);
         assert_eq!(export_a.receipts.iter().map(|r| r.hash.clone()).collect::<Vec<_>>(), ["r".repeat(64)]);
-        assert_eq!(store.export("other-site", &a).unwrap().device, None, "keys are per site");
+        assert_eq!(store.export("other-site", &a, &nonce(), 0).unwrap().device, None, "keys are per site");
 
-        let counts = store.erase("s", &b, 1, 40, &"0".repeat(32)).unwrap();
+        let counts = store.erase("s", &b, &nonce(), 1, 40, &"0".repeat(32)).unwrap();
         assert_eq!(
             counts,
             ErasureCounts { events: 1, receipts: 1, pseudonymous_ids: 1, suppressed_pids: 1 },
@@ -736,22 +884,70 @@ mod tests {
     }
 
     #[test]
-    fn a_receipt_another_key_still_links_to_survives_an_erasure() {
+    fn receipts_are_exported_as_seen_with_the_key_and_erased_from_every_key_that_named_them() {
         let store = Store::open(":memory:").unwrap();
         let (a, b) = (key('a'), key('b'));
+        let e = |id: &str, pid: char| vec![event(id, "analytics", 5, Some(&pid.to_string().repeat(32)))];
+        store.insert_batch(&batch_of(Some(&a), 'r', e("e1", '1')), 10).unwrap();
+        // b names a's receipt (a receipt hash is the head of one device's consent record: b spoofs it).
+        store.insert_batch(&batch_of(Some(&b), 'r', e("e2", '2')), 20).unwrap();
+        store.insert_batch(&batch_of(Some(&a), 'r', e("e3", '1')), 30).unwrap();
+        store.insert_batch(&batch_of(Some(&b), 'q', e("e4", '2')), 40).unwrap();
+        let seen = |key: &str| -> Vec<(String, i64, i64)> {
+            let export = store.export("s", key, &nonce(), 0).unwrap();
+            export.receipts.into_iter().map(|r| (r.hash[..1].to_owned(), r.first_seen, r.last_seen)).collect()
+        };
+        assert_eq!(seen(&a), [("r".into(), 10, 30)]);
+        assert_eq!(seen(&b), [("r".into(), 20, 20), ("q".into(), 40, 40)], "b's own sightings only");
+
+        let counts = store.erase("s", &a, &nonce(), 1, 50, &"0".repeat(32)).unwrap();
+        assert_eq!((counts.events, counts.receipts, counts.pseudonymous_ids), (2, 1, 1));
+        let hashes: Vec<_> = store.receipts().unwrap().into_iter().map(|r| r.hash[..1].to_owned()).collect();
+        assert_eq!(hashes, ["q"]);
+        assert_eq!(seen(&b), [("q".into(), 40, 40)], "b's link to a's receipt went with it");
+    }
+
+    #[test]
+    fn a_key_files_a_pid_once_no_stored_event_of_anyone_else_carries_it() {
+        use crate::retention::{Retention, DAY_MS};
+        let store = Store::open(":memory:").unwrap();
+        let t0 = 1_000 * DAY_MS;
+        let (a, p) = (key('a'), "1".repeat(32));
+        // Sent without `device` (an older SDK): no key can prove it.
+        store.insert_batch(&batch_of(None, 'r', vec![event("e1", "analytics", t0, Some(&p))]), t0).unwrap();
         store
-            .insert_batch(&batch_of(Some(&a), 'r', vec![event("e1", "analytics", 5, Some(&"1".repeat(32)))]), 10)
+            .insert_batch(&batch_of(Some(&a), 'r', vec![event("e2", "analytics", t0 + DAY_MS, Some(&p))]), t0 + DAY_MS)
+            .unwrap();
+        assert!(store.devices().unwrap().is_empty());
+        let export = |key: &str| -> Vec<String> {
+            store.export("s", key, &nonce(), 0).unwrap().events.into_iter().map(|e| e.id).collect()
+        };
+        assert_eq!(export(&a), ["e2"], "what arrived with the key is its own");
+        // e1 expires; what is left carrying the pid is a's own: the next batch files it.
+        store.purge_expired(&Retention::new(2), t0 + 2 * DAY_MS).unwrap();
+        assert_eq!(ids(&store), ["e2"]);
+        store
+            .insert_batch(
+                &batch_of(Some(&a), 'r', vec![event("e3", "analytics", t0 + 2 * DAY_MS, Some(&p))]),
+                t0 + 2 * DAY_MS,
+            )
+            .unwrap();
+        assert_eq!(store.devices().unwrap().into_iter().map(|d| d.key_hash).collect::<Vec<_>>(), [a.as_str()]);
+        // From then on the pid is a's, with or without `device`; another key gets nothing of it.
+        store
+            .insert_batch(
+                &batch_of(None, 'q', vec![event("e4", "analytics", t0 + 2 * DAY_MS, Some(&p))]),
+                t0 + 2 * DAY_MS,
+            )
             .unwrap();
         store
-            .insert_batch(&batch_of(Some(&b), 'r', vec![event("e2", "analytics", 5, Some(&"2".repeat(32)))]), 11)
+            .insert_batch(
+                &batch_of(Some(&key('b')), 'q', vec![event("e5", "analytics", t0 + 2 * DAY_MS, Some(&p))]),
+                t0 + 2 * DAY_MS,
+            )
             .unwrap();
-        let counts = store.erase("s", &a, 1, 20, &"0".repeat(32)).unwrap();
-        assert_eq!((counts.events, counts.receipts, counts.pseudonymous_ids), (1, 0, 1));
-        assert_eq!(store.receipts().unwrap().len(), 1);
-        assert_eq!(store.export("s", &b).unwrap().receipts.len(), 1);
-        let counts = store.erase("s", &b, 1, 21, &"1".repeat(32)).unwrap();
-        assert_eq!((counts.events, counts.receipts, counts.pseudonymous_ids), (1, 1, 1));
-        assert!(store.receipts().unwrap().is_empty());
+        assert_eq!(export(&a), ["e2", "e3", "e4", "e5"]);
+        assert!(export(&key('b')).is_empty());
     }
 
     #[test]
@@ -762,7 +958,7 @@ mod tests {
         let first =
             batch_of(Some(&a), 'r', vec![event("e1", "analytics", 5, Some(&p1)), event("e2", "analytics", 5, None)]);
         store.insert_batch(&first, 10).unwrap();
-        let counts = store.erase("s", &a, 9, 20, &"0".repeat(32)).unwrap();
+        let counts = store.erase("s", &a, &nonce(), 9, 20, &"0".repeat(32)).unwrap();
         assert_eq!((counts.events, counts.receipts, counts.pseudonymous_ids, counts.suppressed_pids), (1, 1, 1, 1));
         assert_eq!(ids(&store), ["e2"], "an event without a pid cannot be told apart from anyone else's");
         let suppressed: Vec<_> = store.suppressions().unwrap().into_iter().map(|s| (s.kind, s.hash, s.at)).collect();
@@ -787,12 +983,12 @@ mod tests {
         assert_eq!(store.receipts().unwrap().iter().map(|r| r.hash.clone()).collect::<Vec<_>>(), ["q".repeat(64)]);
         assert!(store.devices().unwrap().is_empty());
         assert_eq!(
-            store.export("s", &a).unwrap(),
+            store.export("s", &a, &nonce(), 0).unwrap(),
             DeviceExport { device: None, pseudonymous_ids: vec![], events: vec![], receipts: vec![] }
         );
 
         // Erasing again finds nothing and refreshes the suppression.
-        let again = store.erase("s", &a, 9, 50, &"1".repeat(32)).unwrap();
+        let again = store.erase("s", &a, &nonce(), 9, 50, &"1".repeat(32)).unwrap();
         assert_eq!(again, ErasureCounts::default());
         assert_eq!(store.suppressions().unwrap()[0].at, 50);
         assert_eq!(erasures(&store), 2);
@@ -838,11 +1034,11 @@ mod tests {
         assert_eq!(ids(&store), ["an", "an-future"]);
         assert_eq!(
             run(t0 + 10 * DAY_MS),
-            PurgeCounts { events: 2, receipts: 1, pseudonymous_ids: 1, devices: 1, suppressions: 0 }
+            PurgeCounts { events: 2, receipts: 1, pseudonymous_ids: 1, devices: 1, ..PurgeCounts::default() }
         );
         assert!(ids(&store).is_empty());
         assert!(store.receipts().unwrap().is_empty() && store.devices().unwrap().is_empty());
-        assert_eq!(store.export("s", &a).unwrap().device, None);
+        assert_eq!(store.export("s", &a, &nonce(), 0).unwrap().device, None);
     }
 
     #[test]
@@ -855,7 +1051,7 @@ mod tests {
         let (p1, p2) = ("1".repeat(32), "2".repeat(32));
         store.insert_batch(&batch_of(Some(&a), 'r', vec![event("e1", "x", t0, Some(&p1))]), t0).unwrap();
         store.insert_batch(&batch_of(Some(&b), 's', vec![event("e2", "x", t0, Some(&p2))]), t0).unwrap();
-        store.erase("s", &b, t0, t0 + DAY_MS, &"0".repeat(32)).unwrap();
+        store.erase("s", &b, &nonce(), t0, t0 + DAY_MS, &"0".repeat(32)).unwrap();
         // A later event carries a's pid without naming the key.
         store
             .insert_batch(&batch_of(None, 'q', vec![event("e3", "x", t0 + 2 * DAY_MS, Some(&p1))]), t0 + 2 * DAY_MS)
@@ -863,17 +1059,48 @@ mod tests {
 
         // a's registration is old, but a stored event still carries its pid: kept, and the key with it.
         let counts = store.purge_expired(&retention, t0 + 3 * DAY_MS).unwrap();
-        assert_eq!(counts, PurgeCounts { events: 1, receipts: 1, ..PurgeCounts::default() });
-        assert_eq!(store.export("s", &a).unwrap().events.len(), 1);
-        // b's suppression entries end once the longest retention has passed since the erasure.
-        let counts = store.purge_expired(&retention, t0 + 4 * DAY_MS - 1).unwrap();
-        assert_eq!(counts, PurgeCounts::default());
+        assert_eq!(counts, PurgeCounts { events: 1, receipts: 1, nonces: 1, ..PurgeCounts::default() });
+        assert_eq!(store.export("s", &a, &nonce(), t0 + 4 * DAY_MS).unwrap().events.len(), 1);
+        // b's erasure record ends once the longest retention has passed since the erasure ...
+        assert_eq!(store.purge_expired(&retention, t0 + 4 * DAY_MS - 1).unwrap(), PurgeCounts::default());
+        assert_eq!(erasures(&store), 1);
         let counts = store.purge_expired(&retention, t0 + 4 * DAY_MS).unwrap();
-        assert_eq!(counts, PurgeCounts { suppressions: 2, ..PurgeCounts::default() });
-        assert!(store.suppressions().unwrap().is_empty());
+        assert_eq!(erasures(&store), 0);
+        assert_eq!((counts.events, counts.suppressions), (0, 0));
+        // ... its suppression entries one day later (a device clock may run up to a day ahead).
+        let counts = store.purge_expired(&retention, t0 + 5 * DAY_MS - 1).unwrap();
+        assert_eq!((counts.events, counts.suppressions), (0, 0));
         let counts = store.purge_expired(&retention, t0 + 5 * DAY_MS).unwrap();
-        assert_eq!(counts, PurgeCounts { events: 1, receipts: 1, pseudonymous_ids: 1, devices: 1, suppressions: 0 });
+        assert_eq!(
+            (counts.events, counts.receipts, counts.pseudonymous_ids, counts.devices, counts.suppressions),
+            (1, 1, 1, 1, 2)
+        );
+        assert!(store.suppressions().unwrap().is_empty());
         assert!(store.devices().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_nonce_is_spent_once_per_key_and_a_refused_request_changes_nothing() {
+        let store = Store::open(":memory:").unwrap();
+        let (a, b) = (key('a'), key('b'));
+        let p = "1".repeat(32);
+        store.insert_batch(&batch_of(Some(&a), 'r', vec![event("e1", "analytics", 5, Some(&p))]), 10).unwrap();
+        let n = nonce();
+        store.export("s", &a, &n, 100).unwrap();
+        assert!(matches!(store.export("s", &a, &n, 100), Err(StoreError::NonceUsed)));
+        assert!(matches!(store.erase("s", &a, &n, 100, 200, &"0".repeat(32)), Err(StoreError::NonceUsed)));
+        assert_eq!(ids(&store), ["e1"], "the refused erasure erased nothing");
+        assert!(store.suppressions().unwrap().is_empty());
+        assert_eq!(erasures(&store), 0);
+        // Another key, or another site, may happen to use the same nonce.
+        store.export("s", &b, &n, 100).unwrap();
+        store.export("other", &a, &n, 100).unwrap();
+
+        use crate::retention::Retention;
+        let keep = crate::proof::NONCE_KEPT_MS;
+        let purged = |now: i64| store.purge_expired(&Retention::new(30), now).unwrap().nonces;
+        assert_eq!(purged(100 + keep - 1), 0);
+        assert_eq!(purged(100 + keep), 3);
     }
 
     fn erasures(store: &Store) -> i64 {

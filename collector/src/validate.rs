@@ -121,6 +121,9 @@ pub enum ValidationError {
     /// An event is already past its purpose's retention period when it arrives.
     #[error("{field}: past its {retention_days}-day retention")]
     Expired { field: String, purpose: String, retention_days: u32 },
+    /// An event's `ts` is more than a day ahead of the collector's clock.
+    #[error("{field}: {ahead_ms} ms ahead of the collector's clock")]
+    FromTheFuture { field: String, ahead_ms: i64 },
 }
 
 impl ValidationError {
@@ -134,6 +137,7 @@ impl ValidationError {
             Self::PurposeNotGranted { .. } => "purpose_not_granted",
             Self::EventTooLarge { .. } => "too_large",
             Self::Expired { .. } => "expired",
+            Self::FromTheFuture { .. } => "from_the_future",
         }
     }
 
@@ -146,7 +150,8 @@ impl ValidationError {
             | Self::UnknownField { field }
             | Self::PurposeNotGranted { field, .. }
             | Self::EventTooLarge { field, .. }
-            | Self::Expired { field, .. } => Some(field),
+            | Self::Expired { field, .. }
+            | Self::FromTheFuture { field, .. } => Some(field),
         }
     }
 
@@ -165,6 +170,11 @@ impl ValidationError {
             Self::Expired { purpose, retention_days, .. } => format!(
                 "event is older than the {retention_days}-day retention of purpose \"{purpose}\" \
                  (counted from the earlier of its ts and the time it arrived); it would be deleted at once"
+            ),
+            Self::FromTheFuture { ahead_ms, .. } => format!(
+                "ts is {:.1} hours ahead of the collector's clock; more than 24 hours ahead is refused \
+                 (the device's clock is wrong)",
+                *ahead_ms as f64 / 3_600_000.0
             ),
         }
     }

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -68,9 +69,11 @@ impl Device {
         self.request_for(action, SITE, at, &self.public_key)
     }
 
-    /// A request naming `public_key`, signed by this device's key.
+    /// A request naming `public_key`, signed by this device's key, with a nonce of its own.
     fn request_for(&self, action: &str, site: &str, at: i64, public_key: &str) -> Value {
-        let nonce = hex(&Sha256::digest(format!("{action}{at}{}", self.key_hash))[..16]);
+        static REQUESTS: AtomicU64 = AtomicU64::new(0);
+        let n = REQUESTS.fetch_add(1, Ordering::Relaxed);
+        let nonce = hex(&Sha256::digest(format!("{action}{at}{}{n}", self.key_hash))[..16]);
         let message = format!("attune-rights/1\n{action}\n{site}\n{at}\n{nonce}\n{public_key}");
         let signature: Signature = self.key.sign(message.as_bytes());
         json!({
@@ -277,14 +280,16 @@ async fn bad_stale_or_foreign_proofs_are_403_and_change_nothing() {
         moved["at"] = json!(now + 1);
         assert_error(&post(&app, path, &moved).await, StatusCode::FORBIDDEN, "invalid_proof", Some("signature"));
 
-        // Signed long ago, or far in the future.
-        for at in [now - 11 * MINUTE, now + 11 * MINUTE] {
+        // Signed more than five minutes ago, or ahead.
+        for at in [now - 6 * MINUTE, now + 6 * MINUTE] {
             let reply = post(&app, path, &a.request(action, at)).await;
             assert_error(&reply, StatusCode::FORBIDDEN, "stale_proof", Some("at"));
         }
-        // Nine minutes either way is fine.
-        let reply = post(&app, "/v1/rights/export", &a.request("export", now - 9 * MINUTE)).await;
-        assert_eq!(reply.status, StatusCode::OK);
+        // Four minutes either way is fine.
+        for at in [now - 4 * MINUTE, now + 4 * MINUTE] {
+            let reply = post(&app, "/v1/rights/export", &a.request("export", at)).await;
+            assert_eq!(reply.status, StatusCode::OK);
+        }
     }
     assert_eq!(stored_ids(&app).await, id_set(&[1, 2, 3]), "nothing erased");
     assert!(get(&app, "/__test/suppressed").await["suppressed"].as_array().unwrap().is_empty());
@@ -659,7 +664,8 @@ async fn events_already_expired_on_arrival_are_rejected_as_expired() {
         event_at(4, "marketing", None, now - 2 * DAY_MS + 10 * MINUTE),
         event_at(5, "support", None, now - 4 * DAY_MS - MINUTE),
         event_at(6, "support", None, now - 4 * DAY_MS + 10 * MINUTE),
-        event_at(7, "marketing", None, now + 30 * DAY_MS),
+        // A device clock running ahead, by less than a day.
+        event_at(7, "marketing", None, now + DAY_MS - MINUTE),
     ];
     let reply = post_batch(&app, &batch(None, &receipt_hash(1), events)).await;
     assert_eq!((&reply["accepted"], &reply["duplicates"], &reply["suppressed"]), (&json!(4), &json!(0), &json!(0)));
@@ -689,8 +695,8 @@ async fn the_retention_job_deletes_exactly_the_expired_events_at_each_boundary()
     let events = vec![
         event_at(1, "analytics", Some(&pid(1)), now - 9 * DAY_MS + 120 * MINUTE), // now + 1 d 2 h
         event_at(2, "analytics", None, now - 5 * DAY_MS),                         // now + 5 d
-        // The device's clock runs three days ahead: counted from arrival instead.
-        event_at(3, "analytics", None, now + 3 * DAY_MS), // arrival + 10 d
+        // The device's clock runs half a day ahead: counted from arrival instead.
+        event_at(3, "analytics", None, now + DAY_MS / 2), // arrival + 10 d
         event_at(4, "marketing", None, now - DAY_MS - 60 * MINUTE), // now + 1 d - 1 h
         event_at(5, "marketing", None, now - 2 * MINUTE), // now + 2 d - 2 min
         event_at(6, "support", None, now - 3 * DAY_MS + 60 * MINUTE), // now + 1 d + 1 h
@@ -744,7 +750,10 @@ async fn the_retention_job_deletes_exactly_the_expired_events_at_each_boundary()
     assert!(alive.is_empty());
     // The last event expires exactly when the longest retention (10 days) has passed since the
     // batch arrived: the receipt, the device key and its pid go with it.
-    assert_eq!(last, json!({"events": 1, "receipts": 1, "pseudonymousIds": 1, "devices": 1, "suppressions": 0}));
+    assert_eq!(
+        last,
+        json!({"events": 1, "receipts": 1, "pseudonymousIds": 1, "devices": 1, "suppressions": 0, "erasures": 0, "nonces": 0})
+    );
     assert_eq!(get(&app, "/__test/receipts").await, json!({"receipts": []}));
     assert_eq!(get(&app, "/__test/devices").await, json!({"devices": []}));
     let reply = send(&app, post_raw("/__test/retention?now=soon", "")).await;
@@ -758,16 +767,154 @@ async fn suppression_entries_end_once_anything_resent_would_be_expired() {
     let old = batch(Some(&a), &receipt_hash(1), vec![event(1, "analytics", Some(&pid(1)))]);
     post_batch(&app, &old).await;
     let erased_at = erase(&app, &a).await["erasedAt"].as_i64().unwrap();
-    let counts = run_retention(&app, erased_at + 10 * DAY_MS - 1).await;
-    assert_eq!(counts["suppressions"], 0);
-    let counts = run_retention(&app, erased_at + 10 * DAY_MS).await;
+    // Kept one day beyond the longest retention (10 days).
+    let counts = run_retention(&app, erased_at + 11 * DAY_MS - 1).await;
+    assert_eq!((&counts["suppressions"], &counts["erasures"]), (&json!(0), &json!(1)), "{counts}");
+    let counts = run_retention(&app, erased_at + 11 * DAY_MS).await;
     assert_eq!(counts["suppressions"], 2);
-    // By then every event the device captured before its erasure is more than
-    // 10 days old, so a replay is expired on arrival. (The test cannot wait 10
-    // days: the replayed event's ts is set that far back instead.)
+    // By then every event the device sent before its erasure has a ts at most
+    // a day past the erasure (anything further ahead is refused at ingest) and
+    // so is more than 10 days old: a replay is expired on arrival. (The test
+    // cannot wait 11 days: the replayed event's ts is set that far back instead.)
     let mut replay = old.clone();
     replay["events"][0]["ts"] = json!(now_ms() - 10 * DAY_MS - MINUTE);
     let reply = post_batch(&app, &replay).await;
     assert_eq!(reply["rejected"][0]["code"], "expired");
     assert!(stored_ids(&app).await.is_empty());
+}
+
+#[tokio::test]
+async fn an_id_stored_before_any_key_filed_it_cannot_be_claimed_by_a_key_that_saw_it() {
+    let app = test_app();
+    let (victim, thief) = (Device::new(1), Device::new(2));
+    let p = pid(0x55);
+    // An older SDK (or another client) sent the pid without `device`: nothing is filed.
+    let old = batch(None, &receipt_hash(1), vec![event(1, "analytics", Some(&p)), event(2, "analytics", Some(&p))]);
+    post_batch(&app, &old).await;
+    assert_eq!(get(&app, "/__test/devices").await, json!({"devices": []}));
+
+    // The thief saw the pid and sends it under its own key: a replay of one of the
+    // victim's events and one event of its own.
+    let claim =
+        batch(Some(&thief), &receipt_hash(2), vec![event(1, "analytics", Some(&p)), event(3, "analytics", Some(&p))]);
+    let reply = post_batch(&app, &claim).await;
+    assert_eq!((&reply["accepted"], &reply["duplicates"]), (&json!(1), &json!(1)));
+    assert_eq!(get(&app, "/__test/devices").await, json!({"devices": []}), "events already carried the pid");
+
+    let stolen = export(&app, &thief).await;
+    assert_eq!(ids(&stolen["events"]), id_set(&[3]), "only the event it sent itself");
+    assert_eq!(stolen["pseudonymousIds"], json!([]));
+    let erased = erase(&app, &thief).await;
+    assert_eq!(erased["deleted"], json!({"events": 1, "receipts": 1, "pseudonymousIds": 0}));
+    assert_eq!(erased["suppressed"], json!({"keyHash": true, "pseudonymousIds": 0}));
+    assert_eq!(stored_ids(&app).await, id_set(&[1, 2]), "the victim's events are untouched");
+    let suppressed = get(&app, "/__test/suppressed").await;
+    assert_eq!(suppressed["suppressed"].as_array().unwrap().len(), 1, "only the thief's key: {suppressed}");
+
+    // The victim's pid was not suppressed: its next events are stored.
+    let reply = post_batch(&app, &batch(None, &receipt_hash(1), vec![event(4, "analytics", Some(&p))])).await;
+    assert_eq!(reply["accepted"], 1);
+    // Once the victim sends with a device key, what it sends from then on is its own;
+    // what was stored before any key could prove it is no key's.
+    post_batch(&app, &batch(Some(&victim), &receipt_hash(1), vec![event(5, "analytics", Some(&p))])).await;
+    let mine = export(&app, &victim).await;
+    assert_eq!(ids(&mine["events"]), id_set(&[5]));
+    assert_eq!(erase(&app, &victim).await["deleted"]["events"], 1);
+    assert_eq!(stored_ids(&app).await, id_set(&[1, 2, 4]));
+}
+
+#[tokio::test]
+async fn a_receipt_named_by_another_key_is_erased_with_its_device_and_exports_show_only_their_own_sightings() {
+    let app = test_app();
+    let (a, spoofer) = (Device::new(1), Device::new(2));
+    let h = receipt_hash(0xa);
+    post_batch(&app, &batch(Some(&a), &h, vec![event(1, "analytics", Some(&pid(0xa1)))])).await;
+    // The spoofer names a's receipt hash in its own batches.
+    post_batch(&app, &batch(Some(&spoofer), &h, vec![event(2, "analytics", Some(&pid(0xb1)))])).await;
+    let seen = export(&app, &spoofer).await;
+    assert_eq!(seen["receipts"].as_array().unwrap().len(), 1);
+    let times = |doc: &Value| (doc["receipts"][0]["firstSeen"].clone(), doc["receipts"][0]["lastSeen"].clone());
+    let stored = get(&app, "/__test/events").await;
+    let spoofer_at = stored["events"][1]["receivedAt"].clone();
+    assert_eq!(times(&seen), (spoofer_at.clone(), spoofer_at), "the spoofer's own sighting, not a's");
+
+    let receipt = erase(&app, &a).await;
+    assert_eq!(receipt["deleted"]["receipts"], 1, "the receipt goes, whoever else named it");
+    assert_eq!(get(&app, "/__test/receipts").await, json!({"receipts": []}));
+    assert_eq!(export(&app, &spoofer).await["receipts"], json!([]));
+}
+
+/// The same signature with `s` replaced by `n - s`: it verifies just as well.
+fn twin_signature(signature: &str) -> String {
+    let bytes = URL_SAFE_NO_PAD.decode(signature).unwrap();
+    let signature = Signature::from_slice(&bytes).unwrap();
+    let (r, s) = signature.split_scalars();
+    let twin = Signature::from_scalars(r, -*s).unwrap();
+    URL_SAFE_NO_PAD.encode(twin.to_bytes())
+}
+
+fn is_high_s(signature: &str) -> bool {
+    use p256::elliptic_curve::scalar::IsHigh as _;
+    let bytes = URL_SAFE_NO_PAD.decode(signature).unwrap();
+    bool::from(Signature::from_slice(&bytes).unwrap().s().is_high())
+}
+
+#[tokio::test]
+async fn a_signed_request_is_answered_once_and_high_s_signatures_are_accepted() {
+    let app = test_app();
+    let (a, _) = two_devices(&app).await;
+    let now = now_ms();
+    for path in ["/v1/rights/export", "/v1/rights/erase"] {
+        let action = path.rsplit('/').next().unwrap();
+        let body = a.request(action, now);
+        assert_eq!(post(&app, path, &body).await.status, StatusCode::OK);
+        // The very same request again, and its malleated twin (same nonce, other signature).
+        let reply = post(&app, path, &body).await;
+        assert_error(&reply, StatusCode::FORBIDDEN, "replayed_proof", Some("nonce"));
+        let mut twin = body.clone();
+        twin["signature"] = json!(twin_signature(body["signature"].as_str().unwrap()));
+        assert_ne!(twin["signature"], body["signature"]);
+        assert_error(&post(&app, path, &twin).await, StatusCode::FORBIDDEN, "replayed_proof", Some("nonce"));
+    }
+    // WebCrypto (Chromium's included) emits high-S signatures about half the time: both forms are accepted.
+    for _ in 0..2 {
+        let mut body = a.request("export", now);
+        let signature = body["signature"].as_str().unwrap().to_owned();
+        let high = if is_high_s(&signature) { signature } else { twin_signature(&signature) };
+        assert!(is_high_s(&high));
+        body["signature"] = json!(high);
+        assert_eq!(post(&app, "/v1/rights/export", &body).await.status, StatusCode::OK);
+    }
+    // Nonces are kept for ten minutes (twice the five-minute window), then purged.
+    assert_eq!(run_retention(&app, now + 10 * MINUTE - 1).await["nonces"], 0);
+    assert_eq!(run_retention(&app, now + 10 * MINUTE).await["nonces"], 4);
+}
+
+#[tokio::test]
+async fn events_more_than_a_day_ahead_of_the_collector_are_refused_as_from_the_future() {
+    let app = retention_app();
+    let now = now_ms();
+    let events = vec![
+        event_at(1, "analytics", None, now + DAY_MS - MINUTE),
+        event_at(2, "analytics", Some(&pid(2)), now + DAY_MS + 10 * MINUTE),
+        event_at(3, "marketing", None, now + 365 * DAY_MS),
+    ];
+    let reply = post_batch(&app, &batch(Some(&Device::new(1)), &receipt_hash(1), events)).await;
+    assert_eq!(reply["accepted"], 1);
+    let rejected: Vec<_> = reply["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["index"].clone(), r["code"].clone(), r["field"].clone(), r["id"].clone()))
+        .collect();
+    assert_eq!(
+        rejected,
+        [
+            (json!(1), json!("from_the_future"), json!("events[1].ts"), json!(format!("{:032x}", 2))),
+            (json!(2), json!("from_the_future"), json!("events[2].ts"), json!(format!("{:032x}", 3))),
+        ]
+    );
+    assert!(reply["rejected"][0]["message"].as_str().unwrap().contains("ahead of the collector's clock"));
+    assert_eq!(stored_ids(&app).await, id_set(&[1]));
+    assert_eq!(get(&app, "/__test/devices").await, json!({"devices": []}), "nothing filed for a refused event");
 }

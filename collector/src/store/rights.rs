@@ -1,9 +1,9 @@
 //! What a device key proves: a copy of everything filed under it, and its
-//! erasure.
+//! erasure. Each answered request spends its nonce, in the same transaction.
 
 use std::collections::BTreeSet;
 
-use rusqlite::{params, OptionalExtension};
+use rusqlite::{params, OptionalExtension, Transaction};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -40,7 +40,8 @@ pub struct PseudonymousId {
     pub last_seen: i64,
 }
 
-/// A stored event whose pid is filed under the key.
+/// A stored event that belongs to the key: it arrived in a batch carrying
+/// the key, or its pid was filed under the key when it arrived.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ExportedEvent {
@@ -53,7 +54,8 @@ pub struct ExportedEvent {
     pub received_at: i64,
 }
 
-/// A consent receipt the key sent.
+/// A consent receipt as seen with the key: `first_seen` and `last_seen` are
+/// those of the key's own batches, not of anyone else's.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ExportedReceipt {
@@ -66,9 +68,9 @@ pub struct ExportedReceipt {
 /// What one erasure removed and suppressed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ErasureCounts {
-    /// Events whose pid was filed under the key.
+    /// Events that belonged to the key.
     pub events: usize,
-    /// Receipt rows no other key still links to.
+    /// Receipt rows with a hash seen with the key.
     pub receipts: usize,
     /// Pid registrations of the key.
     pub pseudonymous_ids: usize,
@@ -78,12 +80,15 @@ pub struct ErasureCounts {
 
 impl Store {
     /// Everything `site` holds under the device key `key_hash`: the key's
-    /// own record, its pids, the events carrying them and the receipts it
-    /// sent, in the order they were stored.
-    pub fn export(&self, site: &str, key_hash: &str) -> Result<DeviceExport, StoreError> {
+    /// own record, its pids, the events that belong to it and the receipts
+    /// seen with it, in the order they were stored. Spends `nonce` (the
+    /// request's, signed at `at`): [`StoreError::NonceUsed`] if the key
+    /// already used it.
+    pub fn export(&self, site: &str, key_hash: &str, nonce: &str, at: i64) -> Result<DeviceExport, StoreError> {
         let mut conn = self.conn()?;
-        // One read transaction: a consistent picture even if a batch commits meanwhile.
+        // One transaction: a consistent picture, and the nonce is spent only if the export is made.
         let tx = conn.transaction()?;
+        spend_nonce(&tx, site, key_hash, nonce, at)?;
         let device = tx
             .prepare_cached("SELECT first_seen, last_seen FROM devices WHERE site_id = ?1 AND key_hash = ?2")?
             .query_row(params![site, key_hash], |r| {
@@ -104,11 +109,9 @@ impl Store {
         let mut events = Vec::new();
         {
             let mut stmt = tx.prepare_cached(
-                "SELECT e.id, e.name, e.purpose, e.ts, e.props, e.pid, e.received_at
-                 FROM events e JOIN device_pids d
-                   ON d.site_id = e.site_id AND d.purpose = e.purpose AND d.pid = e.pid
-                 WHERE d.site_id = ?1 AND d.key_hash = ?2
-                 ORDER BY e.rowid",
+                "SELECT id, name, purpose, ts, props, pid, received_at FROM events
+                 WHERE site_id = ?1 AND key_hash = ?2 AND pid IS NOT NULL
+                 ORDER BY rowid",
             )?;
             let mut rows = stmt.query(params![site, key_hash])?;
             while let Some(r) = rows.next()? {
@@ -128,11 +131,9 @@ impl Store {
         let mut receipts = Vec::new();
         {
             let mut stmt = tx.prepare_cached(
-                "SELECT r.hash, r.granted, r.first_seen, r.last_seen
-                 FROM receipts r JOIN receipt_links l
-                   ON l.site_id = r.site_id AND l.hash = r.hash AND l.granted = r.granted
-                 WHERE l.site_id = ?1 AND l.key_hash = ?2
-                 ORDER BY r.rowid",
+                "SELECT hash, granted, first_seen, last_seen FROM receipt_sightings
+                 WHERE site_id = ?1 AND key_hash = ?2
+                 ORDER BY rowid",
             )?;
             let mut rows = stmt.query(params![site, key_hash])?;
             while let Some(r) = rows.next()? {
@@ -150,50 +151,46 @@ impl Store {
     }
 
     /// Erases everything `site` holds under `key_hash`, in one transaction:
-    /// the events whose pid is filed under the key, the receipt rows that
-    /// only this key links to, the key's pid registrations and its own
-    /// record. The key and (the SHA-256 of) each of its pids are then
-    /// suppressed, so nothing the device sends later is stored, and the
-    /// erasure is recorded under `receipt_id`.
+    /// the events that belong to the key, every receipt row whose hash was
+    /// seen with the key (a receipt hash is the head of one device's consent
+    /// record: another key that sent it copied it) with every key's sighting
+    /// of it, the key's pid registrations and its own record. The key and
+    /// (the SHA-256 of) each pid filed under it are then suppressed, so
+    /// nothing the device sends later is stored, and the erasure is recorded
+    /// under `receipt_id`. Spends `nonce` (the request's, signed at
+    /// `requested_at`): [`StoreError::NonceUsed`] if the key already used it.
     pub fn erase(
         &self,
         site: &str,
         key_hash: &str,
+        nonce: &str,
         requested_at: i64,
         erased_at: i64,
         receipt_id: &str,
     ) -> Result<ErasureCounts, StoreError> {
         let mut conn = self.conn()?;
         let tx = conn.transaction()?;
+        spend_nonce(&tx, site, key_hash, nonce, requested_at)?;
         let pids: BTreeSet<String> = tx
             .prepare_cached("SELECT pid FROM device_pids WHERE site_id = ?1 AND key_hash = ?2")?
             .query_map(params![site, key_hash], |r| r.get(0))?
             .collect::<Result<_, _>>()?;
 
         let events = tx
-            .prepare_cached(
-                "DELETE FROM events WHERE rowid IN (
-                 SELECT e.rowid FROM events e JOIN device_pids d
-                   ON d.site_id = e.site_id AND d.purpose = e.purpose AND d.pid = e.pid
-                 WHERE d.site_id = ?1 AND d.key_hash = ?2)",
-            )?
+            .prepare_cached("DELETE FROM events WHERE site_id = ?1 AND key_hash = ?2 AND pid IS NOT NULL")?
             .execute(params![site, key_hash])?;
 
-        let links: Vec<(String, String)> = tx
-            .prepare_cached("SELECT hash, granted FROM receipt_links WHERE site_id = ?1 AND key_hash = ?2")?
-            .query_map(params![site, key_hash], |r| Ok((r.get(0)?, r.get(1)?)))?
+        let hashes: Vec<String> = tx
+            .prepare_cached("SELECT DISTINCT hash FROM receipt_sightings WHERE site_id = ?1 AND key_hash = ?2")?
+            .query_map(params![site, key_hash], |r| r.get(0))?
             .collect::<Result<_, _>>()?;
-        tx.prepare_cached("DELETE FROM receipt_links WHERE site_id = ?1 AND key_hash = ?2")?
-            .execute(params![site, key_hash])?;
         let mut receipts = 0;
-        for (hash, granted) in &links {
+        for hash in &hashes {
             receipts += tx
-                .prepare_cached(
-                    "DELETE FROM receipts WHERE site_id = ?1 AND hash = ?2 AND granted = ?3
-                     AND NOT EXISTS (SELECT 1 FROM receipt_links l
-                                     WHERE l.site_id = ?1 AND l.hash = ?2 AND l.granted = ?3)",
-                )?
-                .execute(params![site, hash, granted])?;
+                .prepare_cached("DELETE FROM receipts WHERE site_id = ?1 AND hash = ?2")?
+                .execute(params![site, hash])?;
+            tx.prepare_cached("DELETE FROM receipt_sightings WHERE site_id = ?1 AND hash = ?2")?
+                .execute(params![site, hash])?;
         }
 
         let pseudonymous_ids = tx
@@ -236,4 +233,20 @@ impl Store {
         tx.commit()?;
         Ok(counts)
     }
+}
+
+/// Records that `key_hash` used `nonce` in a request signed at `at`, or
+/// fails with [`StoreError::NonceUsed`] if it already did (the transaction
+/// is then dropped: nothing of the request happens).
+fn spend_nonce(tx: &Transaction<'_>, site: &str, key_hash: &str, nonce: &str, at: i64) -> Result<(), StoreError> {
+    let fresh = tx
+        .prepare_cached(
+            "INSERT INTO rights_nonces (site_id, key_hash, nonce, at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (site_id, key_hash, nonce) DO NOTHING",
+        )?
+        .execute(params![site, key_hash, nonce, at])?;
+    if fresh == 0 {
+        return Err(StoreError::NonceUsed);
+    }
+    Ok(())
 }
