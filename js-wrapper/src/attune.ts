@@ -303,8 +303,9 @@ export class Attune {
 
   /** Sends whatever may leave now; resolves when the collector has answered. */
   async flush(): Promise<void> {
-    // A grant just made may be making the device key: ids leave only beside it.
-    await this.privacy.keyMade();
+    // A grant just made may be making the device key: ids leave only beside it (a few seconds at
+    // most: a key store that never answers does not hold the events back).
+    await Promise.race([this.privacy.keyMade(), new Promise((resolve) => setTimeout(resolve, 3000))]);
     const pending = this.call((sdk) => sdk.flush());
     if (!pending) return;
     try {

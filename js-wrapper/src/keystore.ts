@@ -16,6 +16,12 @@ export interface KeyStore {
   /** Whether the keys outlive the page (IndexedDB) or not (memory). */
   readonly persistent: boolean;
   put(record: KeyRecord): Promise<void>;
+  /**
+   * Stores `record` unless the store already holds a key, in one transaction (IndexedDB
+   * serialises them across tabs): returns the key that is now the device's — `record`, or the
+   * oldest one another tab stored first.
+   */
+  claim(record: KeyRecord): Promise<StoredKey>;
   get(publicKey: string): Promise<CryptoKey | undefined>;
   remove(publicKey: string): Promise<void>;
   /** The public keys held (never the private halves). */
@@ -34,11 +40,32 @@ function done<T>(request: IDBRequest<T>): Promise<T> {
   });
 }
 
-/** A connection per operation, closed after it: a long-lived one would block `clear` in other tabs. */
-async function withStore<T>(mode: IDBTransactionMode, run: (store: IDBObjectStore) => IDBRequest<T>): Promise<T> {
+/**
+ * A connection per operation, closed after it: a long-lived one would block `clear` in other
+ * tabs. Only writes create the database; a read of a database that does not exist (never made,
+ * or deleted meanwhile by "Clear everything") finds nothing and leaves none behind.
+ */
+async function withStore<T>(
+  mode: IDBTransactionMode,
+  run: (store: IDBObjectStore) => IDBRequest<T>,
+): Promise<T | undefined> {
   const open = indexedDB.open(KEY_DATABASE, 1);
-  open.onupgradeneeded = () => open.result.createObjectStore(STORE, { keyPath: 'publicKey' });
-  const db = await done(open);
+  let missing = false;
+  open.onupgradeneeded = () => {
+    if (mode === 'readwrite') {
+      open.result.createObjectStore(STORE, { keyPath: 'publicKey' });
+    } else {
+      missing = true;
+      open.transaction?.abort();
+    }
+  };
+  let db: IDBDatabase;
+  try {
+    db = await done(open);
+  } catch (e) {
+    if (missing) return undefined;
+    throw e;
+  }
   try {
     const tx = db.transaction(STORE, mode);
     const result = await done(run(tx.objectStore(STORE)));
@@ -58,6 +85,19 @@ class IndexedDbKeys implements KeyStore {
   async put(record: KeyRecord): Promise<void> {
     await withStore('readwrite', (s) => s.put(record));
   }
+  async claim(record: KeyRecord): Promise<StoredKey> {
+    let held: KeyRecord[] = [];
+    await withStore('readwrite', (s) => {
+      const all = s.getAll();
+      all.addEventListener('success', () => {
+        held = all.result as KeyRecord[];
+        if (held.length === 0) s.put(record);
+      });
+      return all;
+    });
+    const winner = [...held].sort((a, b) => a.created - b.created)[0] ?? record;
+    return { publicKey: winner.publicKey, created: winner.created };
+  }
   async get(publicKey: string): Promise<CryptoKey | undefined> {
     const record = (await withStore('readonly', (s) => s.get(publicKey))) as KeyRecord | undefined;
     return record?.privateKey;
@@ -66,10 +106,7 @@ class IndexedDbKeys implements KeyStore {
     await withStore('readwrite', (s) => s.delete(publicKey));
   }
   async list(): Promise<StoredKey[]> {
-    const databases = typeof indexedDB.databases === 'function' ? await indexedDB.databases() : undefined;
-    // Opening would create the database: a visitor who never granted anything keeps none.
-    if (databases && !databases.some((d) => d.name === KEY_DATABASE)) return [];
-    const records = (await withStore('readonly', (s) => s.getAll())) as KeyRecord[];
+    const records = ((await withStore('readonly', (s) => s.getAll())) ?? []) as KeyRecord[];
     return records.map(({ publicKey, created }) => ({ publicKey, created }));
   }
   async clear(): Promise<void> {
@@ -82,6 +119,12 @@ class MemoryKeys implements KeyStore {
   readonly #keys = new Map<string, KeyRecord>();
   async put(record: KeyRecord): Promise<void> {
     this.#keys.set(record.publicKey, record);
+  }
+  async claim(record: KeyRecord): Promise<StoredKey> {
+    const held = [...this.#keys.values()].sort((a, b) => a.created - b.created)[0];
+    if (held) return { publicKey: held.publicKey, created: held.created };
+    this.#keys.set(record.publicKey, record);
+    return { publicKey: record.publicKey, created: record.created };
   }
   async get(publicKey: string): Promise<CryptoKey | undefined> {
     return this.#keys.get(publicKey)?.privateKey;

@@ -89,8 +89,9 @@ export class Privacy implements PrivacyApi {
   clearDevice(): void {
     if (this.#owner.call((sdk) => sdk.clearDevice()) === null) return;
     this.#stored = [];
-    this.#keys()
-      .clear()
+    // After a key being made is stored, so it cannot outlive the clearing.
+    this.keyMade()
+      .then(() => this.#keys().clear())
       .catch((e: unknown) => this.#owner.warn(toAttuneError(e, 'storage_unavailable')));
     this.#owner.consent.notify();
     this.#owner.recommendations.notify();
@@ -113,12 +114,18 @@ export class Privacy implements PrivacyApi {
   }
 
   async requestServerErasure(): Promise<ErasureReceipt> {
+    const retired = this.#owner.call((sdk) => sdk.devicePublicKey()) ?? undefined;
     const receipt = (await this.#rights('erase')) as ErasureReceipt;
     this.#changed(true);
-    // A purpose that sends data may still be granted: new data gets a new identity. The retired
-    // key's private half goes.
-    await this.ensureDeviceKey();
-    await this.#prune();
+    // The retired key's private half goes; a purpose that sends data may still be granted: new
+    // data gets a new identity.
+    try {
+      if (retired) await this.#keys().remove(retired);
+      await this.ensureDeviceKey();
+      this.#stored = await this.#keys().list();
+    } catch (e) {
+      this.#owner.warn(toAttuneError(e, 'storage_unavailable'));
+    }
     return receipt;
   }
 
@@ -127,7 +134,12 @@ export class Privacy implements PrivacyApi {
     await this.#making;
     const sign = async (message: string, publicKey: string): Promise<string> => {
       const key = await this.#keys().get(publicKey);
-      if (!key) throw new AttuneError("this device's key has lost its private half (its storage was cleared)", 'no_device_key');
+      if (!key) {
+        // Its key store was cleared, the rest kept: this key proves nothing any more.
+        this.#owner.call((sdk) => sdk.retireDeviceKey(publicKey));
+        void this.ensureDeviceKey();
+        throw new AttuneError("this browser lost the key that proved which data on the site's server is yours", 'no_device_key');
+      }
       const data = new TextEncoder().encode(message);
       return base64url(await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, key, data));
     };
@@ -166,17 +178,24 @@ export class Privacy implements PrivacyApi {
    */
   ensureDeviceKey(): Promise<void> {
     if (this.#making) return this.#making;
+    // Without WebCrypto (an insecure origin) there is no key, and events leave without ids.
+    if (typeof crypto === 'undefined' || crypto.subtle === undefined) return Promise.resolve();
     if (this.#owner.call((sdk) => sdk.needsDeviceKey()) !== true) return Promise.resolve();
+    const store = this.#keys();
+    // A private half kept in memory while the public half is stored for good would be lost at the
+    // next page: then no key at all (events leave without ids).
+    if (!store.persistent && this.#owner.call((sdk) => sdk.memoryOnly()) !== true) return Promise.resolve();
     this.#making = (async () => {
       try {
         // The private half is made non-extractable: it can sign, nothing can read it.
         const pair = (await crypto.subtle.generateKey(ECDSA, false, ['sign', 'verify'])) as CryptoKeyPair;
         const publicKey = base64url(await crypto.subtle.exportKey('raw', pair.publicKey));
-        const store = this.#keys();
-        await store.put({ publicKey, created: Date.now(), privateKey: pair.privateKey });
-        // Another tab may have stored its key first, or everything was cleared meanwhile.
-        if (this.#owner.call((sdk) => sdk.setDeviceKey(publicKey)) !== true) await store.remove(publicKey);
+        // One transaction decides across tabs: a key another tab stored first is the device's.
+        const current = await store.claim({ publicKey, created: Date.now(), privateKey: pair.privateKey });
+        const stored = this.#owner.call((sdk) => sdk.setDeviceKey(current.publicKey));
         this.#stored = await store.list();
+        // The centre's server buttons depend on it.
+        if (stored === true) this.notify();
       } catch (e) {
         this.#owner.warn(toAttuneError(e, 'device_key_failed'));
       } finally {
@@ -187,24 +206,33 @@ export class Privacy implements PrivacyApi {
   }
 
   /**
-   * @internal At start: reads what the key store holds, and drops private halves whose public
-   * half is no longer the device's (an erasure in another tab, a tab that lost a race).
+   * @internal At start: a key whose private half is gone (the key store was cleared, the rest
+   * kept) proves nothing: it is retired and a new one made. Private halves of keys older than the
+   * device's (retired elsewhere) are dropped.
    */
   async start(): Promise<void> {
     try {
-      this.#stored = await this.#keys().list();
-      if (this.#stored.length > 0) await this.#prune();
+      await this.keyMade();
+      const store = this.#keys();
+      const current = this.#owner.call((sdk) => sdk.devicePublicKey()) ?? undefined;
+      const memoryOnly = this.#owner.call((sdk) => sdk.memoryOnly()) === true;
+      if (current && !memoryOnly && (!store.persistent || !(await store.get(current)))) {
+        this.#owner.call((sdk) => sdk.retireDeviceKey(current));
+        await this.ensureDeviceKey();
+      }
+      await this.#prune();
     } catch (e) {
       this.#owner.warn(toAttuneError(e, 'storage_unavailable'));
     }
   }
 
+  /** Drops the private halves of keys older than the device's current one. */
   async #prune(): Promise<void> {
-    await this.keyMade();
-    const current = this.#owner.call((sdk) => sdk.devicePublicKey()) ?? undefined;
     const store = this.#keys();
-    for (const { publicKey } of await store.list()) {
-      if (publicKey !== current) await store.remove(publicKey);
+    const held = await store.list();
+    const current = held.find((k) => k.publicKey === this.#owner.call((sdk) => sdk.devicePublicKey()));
+    for (const key of held) {
+      if (current && key.created < current.created) await store.remove(key.publicKey);
     }
     this.#stored = await store.list();
   }
@@ -221,6 +249,11 @@ export class Privacy implements PrivacyApi {
 
   /** @internal Tells the listeners something they show changed. */
   notify(): void {
+    // What the key store holds, for the export (another tab may have made or removed a key).
+    this.#keys()
+      .list()
+      .then((held) => (this.#stored = held))
+      .catch(() => undefined);
     for (const listener of [...this.#listeners]) {
       try {
         listener();

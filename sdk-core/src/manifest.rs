@@ -85,6 +85,7 @@ impl EgressManifest {
     pub fn from_config(config: &ValidConfig, site_id: &str, destination: &str) -> Self {
         let mut purposes = Vec::new();
         let mut rows = Vec::new();
+        let any_pid = config.collect.values().any(|c| c.pseudonymous_id.is_some());
         for (purpose, collect) in &config.collect {
             let label = config.purpose(purpose).map_or_else(|| purpose.to_string(), |p| p.label.clone());
             let rotate = collect.pseudonymous_id.as_ref().map(|p| p.rotate_days);
@@ -105,8 +106,11 @@ impl EgressManifest {
             if let Some(days) = rotate {
                 let sent_as = format!("pseudonymous id of this purpose only, replaced every {days} days");
                 rows.push(row("events[].pid".into(), Vec::new(), sent_as));
-                let sent_as = "fingerprint of this device's key, with batches that carry an id: lets the site \
-                               find this device's data when you ask for a copy or deletion";
+            }
+            if any_pid {
+                // In the envelope: it goes with every event of a batch that carries an id.
+                let sent_as = "fingerprint of this device's key, with batches that carry a pseudonymous id: lets \
+                               the site find this device's data when you ask for a copy or deletion";
                 rows.push(row("device".into(), Vec::new(), sent_as.into()));
             }
             // (prop, how it is sent) → events carrying it, in first-seen order.

@@ -81,6 +81,15 @@ impl AttuneSdk {
         for key in keys {
             state.store.remove(&key);
         }
+        // Storage may have fallen back to memory (a full quota) after writing to localStorage:
+        // removing needs no quota, so what was written there goes too.
+        if let Some(local) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
+            let stored: Vec<String> =
+                (0..local.length().unwrap_or(0)).filter_map(|i| local.key(i).ok().flatten()).collect();
+            for key in stored.iter().filter(|k| k.starts_with("attune:")) {
+                let _ = local.remove_item(key);
+            }
+        }
         state.consent_seen = None;
         state.profile_seen = None;
         state.recs_seen = None;
@@ -94,6 +103,21 @@ impl AttuneSdk {
         state.reload_consent_if_changed();
         state.load_device_key();
         state.engine.needs_device_key(now())
+    }
+
+    /// The key store lost the private half of `publicKey`: the key and its ids are dropped (from
+    /// storage too) so a new key and new ids can be made. `false` if it is not the device's key.
+    #[wasm_bindgen(js_name = retireDeviceKey)]
+    pub fn retire_device_key(&self, public_key: &str) -> bool {
+        let mut state = self.inner.borrow_mut();
+        state.load_device_key();
+        if !state.engine.retire_device_key(public_key, now()) {
+            return false;
+        }
+        state.store.remove(DEVICE_KEY.name);
+        let ids = state.engine.ids_snapshot();
+        state.write(IDS_KEY.name, ids);
+        true
     }
 
     /// The device key's public half (base64url), if this device has one.

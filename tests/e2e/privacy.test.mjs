@@ -300,3 +300,48 @@ e2eTest(env, 'the egress log matches what the collector received, byte for byte'
   }
   assert.ok(compared >= 5, `${compared} events compared`);
 });
+
+const idbKeys = (page) =>
+  page.evaluate(async () => {
+    if (!(await indexedDB.databases()).some((d) => d.name === 'attune')) return [];
+    const db = await new Promise((resolve, reject) => {
+      const open = indexedDB.open('attune');
+      open.onsuccess = () => resolve(open.result);
+      open.onerror = () => reject(open.error);
+    });
+    const all = await new Promise((resolve) => {
+      const get = db.transaction('keys').objectStore('keys').getAllKeys();
+      get.onsuccess = () => resolve(get.result);
+    });
+    db.close();
+    return all;
+  });
+
+e2eTest(env, 'two tabs make one device key; a key whose private half was lost is replaced, with new ids', async (s) => {
+  await s.goto('/');
+  const other = await s.newPage('/product.html?id=p03');
+  await clickBanner(s, 'accept-all');
+  const publicKey = (p) => p.evaluate(() => window.attune.privacy.exportDevice().device?.publicKey);
+  await waitFor(async () => (await publicKey(s.page)) && (await publicKey(s.page)) === (await publicKey(other)), {
+    message: 'both tabs to use the same key',
+  });
+  await other.evaluate(() => window.attune.flush());
+  const key = await publicKey(s.page);
+  assert.deepEqual(await idbKeys(s.page), [key], 'one private half, the one both tabs use');
+  await other.close();
+
+  // A cleaner wipes IndexedDB but keeps localStorage: the key can prove nothing any more.
+  await s.goto('/product.html?id=p04');
+  await s.flush();
+  const oldPids = JSON.parse((await s.storage()).local['attune:ids']).ids.map((i) => i.id);
+  await s.page.evaluate(() => new Promise((resolve) => { indexedDB.deleteDatabase('attune').onsuccess = resolve; }));
+  await s.goto('/your-data.html', { flushFirst: false });
+  await waitFor(async () => (await publicKey(s.page)) && (await publicKey(s.page)) !== key, { message: 'a new key' });
+  const fresh = await publicKey(s.page);
+  assert.deepEqual(await idbKeys(s.page), [fresh]);
+  await s.flush();
+  const pids = JSON.parse((await s.storage()).local['attune:ids']).ids.map((i) => i.id);
+  assert.ok(pids.every((p) => !oldPids.includes(p)), 'new ids, filed under the new key');
+  const { doc } = await download(s, 'server-copy');
+  assert.ok(doc.events.length > 0 && doc.events.every((e) => pids.includes(e.pid)), 'the new key reaches what was sent since');
+});

@@ -122,6 +122,19 @@ impl Engine {
         warnings
     }
 
+    /// The browser lost the key's private half (its key store was cleared, the rest kept): the
+    /// key can prove nothing any more, so it is dropped with the ids filed under it, and a new key
+    /// and new ids are made for what leaves from now on. False if `public_key` is not the key.
+    pub fn retire_device_key(&mut self, public_key: &str, now: Millis) -> bool {
+        if self.device.as_ref().is_none_or(|d| d.public_key != public_key) {
+            return false;
+        }
+        self.device = None;
+        self.pseudonyms = PseudonymousIds::default();
+        self.sync_egress(now);
+        true
+    }
+
     pub fn device_key(&self) -> Option<&DeviceKey> {
         self.device.as_ref()
     }

@@ -811,6 +811,20 @@ fn an_erasure_retires_the_devices_identity_and_its_waiting_events() {
 }
 
 #[test]
+fn a_key_that_lost_its_private_half_is_retired_with_its_ids() {
+    let mut e = keyed_engine();
+    e.track("x", Value::Null, "analytics", T0).unwrap();
+    let old_pid = body_of(&mut e)["events"][0]["pid"].clone();
+    let public = e.device_key().unwrap().public_key.clone();
+    assert!(!e.retire_device_key("another", T0));
+    assert!(e.retire_device_key(&public, T0));
+    assert!(e.needs_device_key(T0), "a new key is made");
+    e.set_device_key(&device_key(5), T0).unwrap();
+    e.track("x", Value::Null, "analytics", T0).unwrap();
+    assert_ne!(body_of(&mut e)["events"][0]["pid"], old_pid, "new ids, filed under the new key");
+}
+
+#[test]
 fn a_rights_request_needs_a_device_key() {
     let mut e = engine();
     assert_eq!(e.rights_request("export", T0).unwrap_err().code(), "no_device_key");
