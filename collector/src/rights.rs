@@ -2,10 +2,10 @@
 //! proves it holds its key gets a copy of what the site holds under that
 //! key, or has it erased (and suppressed, so it does not come back).
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::time::Instant;
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::header::CACHE_CONTROL;
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
@@ -15,9 +15,8 @@ use serde_json::{json, Value};
 use crate::app::AppState;
 use crate::error::ApiError;
 use crate::limit::retry_after_secs;
-use crate::origin::{self, OriginCheck};
 use crate::proof::{parse_rights_request, RightsAction, RightsRequest, MAX_RIGHTS_BODY_BYTES};
-use crate::routes::{device_ip, gunzip, is_gzip, now_millis, read_limited};
+use crate::routes::{caller, gunzip, is_gzip, now_millis, read_limited};
 
 /// `format` of the export document.
 pub const EXPORT_FORMAT: &str = "attune-export/1";
@@ -37,12 +36,10 @@ pub async fn post_erase(State(state): State<AppState>, request: Request) -> Resp
 async fn handle(state: AppState, request: Request, action: RightsAction) -> Response {
     let started = Instant::now();
     let (parts, body) = request.into_parts();
-    let origin = origin::check(&parts.headers, &state.allowed_origins);
-    if let OriginCheck::Denied(o) = origin {
-        return ApiError::OriginNotAllowed(o).into_response();
-    }
-    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip());
-    let device = device_ip(&parts.headers, peer, state.trust_forwarded_for);
+    let (origin, device) = match caller(&parts, &state) {
+        Ok(caller) => caller,
+        Err(denied) => return denied.into_response(),
+    };
     let mut response = match answer(&state, &parts.headers, device, body, action, started).await {
         Ok(document) => Json(document).into_response(),
         Err(e) => e.into_response(),

@@ -45,12 +45,10 @@ pub struct BatchReply {
 pub async fn post_batch(State(state): State<AppState>, request: Request) -> Response {
     let started = std::time::Instant::now();
     let (parts, body) = request.into_parts();
-    let origin = origin::check(&parts.headers, &state.allowed_origins);
-    if let OriginCheck::Denied(o) = origin {
-        return ApiError::OriginNotAllowed(o).into_response();
-    }
-    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip());
-    let device = device_ip(&parts.headers, peer, state.trust_forwarded_for);
+    let (origin, device) = match caller(&parts, &state) {
+        Ok(caller) => caller,
+        Err(denied) => return denied.into_response(),
+    };
     let mut response = match ingest(&state, &parts.headers, device, body, started).await {
         Ok(reply) => Json(reply).into_response(),
         Err(e) => e.into_response(),
@@ -128,6 +126,20 @@ async fn ingest(
 /// The address rate limits are counted against: the socket peer, or with
 /// `trust_forwarded_for` the last `X-Forwarded-For` entry (the one the
 /// nearest proxy appended), falling back to the peer.
+/// Who is calling, checked before the body is read: the origin (refused here, or applied to the
+/// answer) and the device's address (its rate bucket).
+pub(crate) fn caller(
+    parts: &axum::http::request::Parts,
+    state: &AppState,
+) -> Result<(OriginCheck, Option<IpAddr>), ApiError> {
+    let origin = origin::check(&parts.headers, &state.allowed_origins);
+    if let OriginCheck::Denied(o) = origin {
+        return Err(ApiError::OriginNotAllowed(o));
+    }
+    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip());
+    Ok((origin, device_ip(&parts.headers, peer, state.trust_forwarded_for)))
+}
+
 pub(crate) fn device_ip(headers: &HeaderMap, peer: Option<IpAddr>, trust_forwarded_for: bool) -> Option<IpAddr> {
     if trust_forwarded_for {
         let forwarded = headers

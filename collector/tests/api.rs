@@ -1,5 +1,7 @@
 //! Behaviour of the HTTP API, driven through the Router with `oneshot`.
 
+mod common;
+use common::{send, Reply};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -11,11 +13,9 @@ use attune_collector::limit::Rate;
 use attune_collector::{build_app, AppState, Store};
 use axum::body::Body;
 use axum::extract::ConnectInfo;
-use axum::http::{HeaderMap, Method, Request, StatusCode};
+use axum::http::{Method, Request, StatusCode};
 use axum::Router;
-use http_body_util::BodyExt;
 use serde_json::{json, Value};
-use tower::ServiceExt;
 
 const HASH: &str = "9f2c000000000000000000000000000000000000000000000000000000000abc";
 
@@ -58,31 +58,6 @@ fn batch(n: usize) -> Value {
         "consent": { "receiptHash": HASH, "granted": ["necessary", "analytics"] },
         "events": events
     })
-}
-
-struct Reply {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Vec<u8>,
-}
-
-impl Reply {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
-    }
-
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).map(|v| v.to_str().unwrap())
-    }
-}
-
-async fn send(app: &Router, req: Request<Body>) -> Reply {
-    let res = app.clone().oneshot(req).await.unwrap();
-    let status = res.status();
-    let headers = res.headers().clone();
-    let body = res.into_body().collect().await.unwrap().to_bytes().to_vec();
-    Reply { status, headers, body }
 }
 
 fn post_raw(body: impl Into<Body>) -> Request<Body> {

@@ -3,6 +3,8 @@
 //! the retention job. Driven through the Router with `oneshot`; requests are
 //! signed with real P-256 keys exactly as the SDK signs them.
 
+mod common;
+use common::{send, Reply};
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,12 +21,10 @@ use axum::http::{Method, Request, StatusCode};
 use axum::Router;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use http_body_util::BodyExt;
 use p256::ecdsa::signature::Signer as _;
 use p256::ecdsa::{Signature, SigningKey};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use tower::ServiceExt;
 
 const SITE: &str = "demo-shop";
 const MINUTE: i64 = 60_000;
@@ -127,31 +127,6 @@ fn batch(device: Option<&Device>, receipt: &str, events: Vec<Value>) -> Value {
         body["device"] = json!(device.key_hash);
     }
     body
-}
-
-struct Reply {
-    status: StatusCode,
-    headers: axum::http::HeaderMap,
-    body: Vec<u8>,
-}
-
-impl Reply {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
-    }
-
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).map(|v| v.to_str().unwrap())
-    }
-}
-
-async fn send(app: &Router, req: Request<Body>) -> Reply {
-    let res = app.clone().oneshot(req).await.unwrap();
-    let status = res.status();
-    let headers = res.headers().clone();
-    let body = res.into_body().collect().await.unwrap().to_bytes().to_vec();
-    Reply { status, headers, body }
 }
 
 fn post_raw(path: &str, body: impl Into<Body>) -> Request<Body> {
