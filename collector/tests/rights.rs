@@ -175,6 +175,16 @@ fn ids(events: &Value) -> BTreeSet<String> {
     events.as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap().to_owned()).collect()
 }
 
+/// `(index, code, field, id)` of each rejected event of a batch answer.
+fn rejections(reply: &Value) -> Vec<(Value, Value, Value, Value)> {
+    reply["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["index"].clone(), r["code"].clone(), r["field"].clone(), r["id"].clone()))
+        .collect()
+}
+
 fn id_set(ids: &[u32]) -> BTreeSet<String> {
     ids.iter().map(|id| format!("{id:032x}")).collect()
 }
@@ -644,12 +654,7 @@ async fn events_already_expired_on_arrival_are_rejected_as_expired() {
     ];
     let reply = post_batch(&app, &batch(None, &receipt_hash(1), events)).await;
     assert_eq!((&reply["accepted"], &reply["duplicates"], &reply["suppressed"]), (&json!(4), &json!(0), &json!(0)));
-    let rejected: Vec<_> = reply["rejected"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| (r["index"].clone(), r["code"].clone(), r["field"].clone(), r["id"].clone()))
-        .collect();
+    let rejected = rejections(&reply);
     assert_eq!(
         rejected,
         [
@@ -876,12 +881,7 @@ async fn events_more_than_a_day_ahead_of_the_collector_are_refused_as_from_the_f
     ];
     let reply = post_batch(&app, &batch(Some(&Device::new(1)), &receipt_hash(1), events)).await;
     assert_eq!(reply["accepted"], 1);
-    let rejected: Vec<_> = reply["rejected"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| (r["index"].clone(), r["code"].clone(), r["field"].clone(), r["id"].clone()))
-        .collect();
+    let rejected = rejections(&reply);
     assert_eq!(
         rejected,
         [

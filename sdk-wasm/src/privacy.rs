@@ -8,7 +8,7 @@ use crate::errors::{from_core, js_error};
 use crate::sdk::{to_js, AttuneSdk};
 use crate::transport::post_for_text;
 use attune_core::privacy::PrivacyError;
-use attune_core::snapshot::{DEVICE_KEY, IDS_KEY, STORED_KEYS};
+use attune_core::snapshot::{DEVICE_KEY, IDS_KEY};
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -73,11 +73,9 @@ impl AttuneSdk {
             }
         }
         state.engine.clear_all(now());
-        let keys: Vec<String> = STORED_KEYS
-            .iter()
-            .map(|k| k.name.to_owned())
-            .chain(state.store.entries("attune:").into_iter().map(|(k, _)| k))
-            .collect();
+        // Every key of the SDK starts with `attune:` (`STORED_KEYS`), including any an older or
+        // newer SDK wrote.
+        let keys: Vec<String> = state.store.entries("attune:").into_iter().map(|(k, _)| k).collect();
         for key in keys {
             state.store.remove(&key);
         }

@@ -235,9 +235,7 @@ impl Engine {
         let mut by_tag: Vec<(&str, f32, Vec<String>)> = Vec::new();
         for s in self.rec_signals.history.iter().rev() {
             let Some(i) = catalog.position(&s.item) else { continue };
-            let rule = self.recs.config.signal(s.kind);
-            let age_days = now.since(s.at) as f32 / Millis::DAY as f32;
-            let w = rule.weight * s.ratio.unwrap_or(1.0) * 0.5f32.powf(age_days / rule.half_life_days);
+            let w = s.faded_weight(&self.recs.config, now);
             let count = catalog.tags_of(i).count() as f32;
             for tag in catalog.tags_of(i) {
                 let at = match by_tag.iter().position(|t| t.0 == tag) {

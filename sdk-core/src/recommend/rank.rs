@@ -226,10 +226,7 @@ impl Recommender {
         let mut by_item: FastMap<u32, (f32, (Millis, usize), SignalKind, f32)> = FastMap::default();
         for (place, s) in signals.history.iter().enumerate() {
             let Some(i) = c.position(&s.item) else { continue };
-            let rule = config.signal(s.kind);
-            let age_days = now.since(s.at) as f32 / Millis::DAY as f32;
-            let fade = 0.5f32.powf(age_days / rule.half_life_days);
-            let w = rule.weight * s.ratio.unwrap_or(1.0) * fade;
+            let w = s.faded_weight(config, now);
             let e = by_item.entry(i).or_insert((0.0, (s.at, place), s.kind, 0.0));
             e.0 += w;
             e.1 = e.1.max((s.at, place));

@@ -77,6 +77,16 @@ pub struct Signal {
     pub ratio: Option<f32>,
 }
 
+impl Signal {
+    /// What this signal counts for at `now`: its kind's weight (times the dwell share), halved
+    /// every half-life of its kind. The ranker and the interests the visitor is shown both use it.
+    pub fn faded_weight(&self, config: &RecConfig, now: Millis) -> f32 {
+        let rule = config.signal(self.kind);
+        let age_days = now.since(self.at) as f32 / Millis::DAY as f32;
+        rule.weight * self.ratio.unwrap_or(1.0) * 0.5f32.powf(age_days / rule.half_life_days)
+    }
+}
+
 /// Bounds on what is kept (and read back from storage), whatever the config says.
 const MAX_SIGNALS: usize = 1000;
 const MAX_TOMBSTONES: usize = 1000;
